@@ -1,0 +1,57 @@
+# Entry points of the project. Everything runs from the project's own .venv, which
+# scripts/setup.sh creates (and keeps in step with requirements.lock) on first use.
+#
+#   make report        environment + the whole DVC pipeline (data -> model -> Quarto site)
+#   make serve-report  serve reports/_site on http://127.0.0.1:8000/ (PORT=... for another port)
+#   make test          environment (+ chromium) + pytest; extra options: make test PYTEST_ARGS="-m 'not slow'"
+#   make lab           JupyterLab on notebooks/
+#   make clean         remove generated outputs
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := $(CURDIR)/.venv
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+# Pipeline stages run inside `dvc repro`: put the venv first on PATH so their `python`,
+# `papermill`, `jupyter` are the project's, and ~/.local/bin for the offline Quarto install.
+export PATH := $(VENV)/bin:$(HOME)/.local/bin:$(PATH)
+export VIRTUAL_ENV := $(VENV)
+export QUARTO_PYTHON := $(VENV)/bin/python
+export DVC_NO_ANALYTICS := 1
+export PYTHONHASHSEED := 0
+
+.PHONY: help setup report serve-report test lab clean
+
+help:
+	@sed -n '4,8p' Makefile | sed 's/^# \{0,1\}//'
+
+setup:
+	scripts/setup.sh
+
+report: setup
+	$(VENV)/bin/dvc repro
+	@echo
+	@echo "Report site: $(CURDIR)/reports/_site/index.html"
+	@echo "Serve it (search and scripts need a web server, not file://):"
+	@echo "  make serve-report      # or: .venv/bin/python -m http.server -d reports/_site --bind 127.0.0.1 $(PORT)"
+	@echo "  then open http://127.0.0.1:$(PORT)/"
+
+serve-report:
+	@test -f reports/_site/index.html || { echo "reports/_site/index.html not found: run 'make report' first" >&2; exit 1; }
+	@echo "Serving reports/_site on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
+	$(VENV)/bin/python -m http.server -d reports/_site --bind 127.0.0.1 $(PORT)
+
+test:
+	scripts/setup.sh --test
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
+
+# Generated outputs only: inputs under data/raw and data/external, the committed
+# scorecard/scorecard.json and the .venv stay.
+clean:
+	rm -rf data/processed/* reports/chapters reports/_site reports/.quarto .quarto dvc_plots

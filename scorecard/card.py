@@ -1,0 +1,269 @@
+"""The exported scorecard: one JSON document that every scorer reads.
+
+This module builds, writes, validates and loads the card, and scores applicants from it. It
+needs only the JSON file (no pickle, no optbinning): a lender can audit one document.
+
+Scoring rule, stated in the card itself: every applicant starts from ``scaling.base_points``;
+each feature adds the integer ``points`` of the one bin its value falls in:
+
+- a missing value (null/NaN) falls in the feature's ``missing`` bin;
+- a numeric value listed in a ``special`` bin's ``values`` falls there;
+- any other numeric value falls in the ``range`` bin whose edges hold it, each edge open or
+  closed as ``lower_inclusive``/``upper_inclusive`` say (a null edge is unbounded);
+- a categorical value falls in the ``categories`` bin that lists it; a value listed nowhere
+  is unseen: it is scored as the bin ``unseen.bin_id`` names and flagged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from scorecard.errors import CardError
+
+SCHEMA_VERSION = "1.0.0"
+SCHEMA_FILE = "scorecard.schema.json"
+UNSEEN_FLAG = "unseen_categories"
+
+
+def schema() -> dict:
+    """The JSON Schema of the card (shipped inside the package)."""
+    return json.loads(resources.files("scorecard").joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
+
+
+def _check_ranges(feature: dict) -> list[str]:
+    """Range bins must tile the number line: sorted, touching, each edge owned once."""
+    problems = []
+    ranges = [b for b in feature["bins"] if b["kind"] == "range"]
+    if not ranges:
+        return problems
+    name = feature["name"]
+    if ranges[0]["lower"] is not None or ranges[-1]["upper"] is not None:
+        problems.append(f"feature '{name}': the first range must start at -inf and the last end at +inf (null)")
+    for left, right in zip(ranges[:-1], ranges[1:]):
+        if left["upper"] is None or right["lower"] is None or left["upper"] != right["lower"]:
+            problems.append(f"feature '{name}': bins {left['id']} and {right['id']} do not touch")
+        elif left["upper_inclusive"] == right["lower_inclusive"]:
+            problems.append(f"feature '{name}': edge {left['upper']} must belong to exactly one of "
+                            f"bins {left['id']} and {right['id']}")
+        if left["lower"] is not None and left["upper"] is not None and left["lower"] >= left["upper"]:
+            problems.append(f"feature '{name}': bin {left['id']} is empty ({left['lower']} >= {left['upper']})")
+    return problems
+
+
+def validate(card: dict) -> None:
+    """Check a card against its JSON Schema and the rules a schema cannot state.
+
+    Raises
+    ------
+    CardError
+        Naming the JSON path of each problem.
+    """
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(card), key=lambda e: list(e.absolute_path))
+    problems = [
+        f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors[:20]
+    ]
+    if not problems:
+        for feature in card["features"]:
+            ids = [b["id"] for b in feature["bins"]]
+            if ids != list(range(len(ids))):
+                problems.append(f"feature '{feature['name']}': bin ids must be 0..{len(ids) - 1} in order")
+            kinds = [b["kind"] for b in feature["bins"]]
+            expected = "range" if feature["type"] == "numeric" else "categories"
+            if any(k not in (expected, "special", "missing") for k in kinds) or kinds.count("missing") != 1:
+                problems.append(f"feature '{feature['name']}': a {feature['type']} feature needs "
+                                f"'{expected}' bins and exactly one 'missing' bin")
+            if feature["type"] == "categorical":
+                seen = [c for b in feature["bins"] if b["kind"] == "categories" for c in b["categories"]]
+                if len(seen) != len(set(seen)):
+                    problems.append(f"feature '{feature['name']}': a category is listed in two bins")
+                unseen = feature.get("unseen")
+                if unseen is None or unseen["bin_id"] not in ids:
+                    problems.append(f"feature '{feature['name']}': unseen.bin_id must name one of its bins")
+            problems += _check_ranges(feature)
+    if problems:
+        raise CardError("invalid scorecard: " + "; ".join(problems))
+
+
+def dumps(card: dict) -> str:
+    """Canonical text of a card: the same card always gives the same bytes."""
+    return json.dumps(card, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write(card: dict, path: str | Path) -> Path:
+    validate(card)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dumps(card), encoding="utf-8")
+    return path
+
+
+def load(path: str | Path) -> Card:
+    """Read and validate a card file; return a :class:`Card` that scores applicants."""
+    path = Path(path)
+    if not path.is_file():
+        raise CardError(f"scorecard file not found: {path}")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise CardError(f"{path}: not valid JSON: {error}") from None
+    return Card(document)
+
+
+def _as_category(value) -> str | None:
+    """Text form of a categorical input: 36 and 36.0 read as '36'; missing stays None."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass
+class Card:
+    """A loaded scorecard: ``score``, ``points`` and ``reasons`` from the JSON alone."""
+
+    document: dict
+
+    def __post_init__(self):
+        validate(self.document)
+
+    @property
+    def version(self) -> str:
+        return self.document["model_version"]
+
+    @property
+    def base_points(self) -> int:
+        return self.document["scaling"]["base_points"]
+
+    @cached_property
+    def features(self) -> list[dict]:
+        return self.document["features"]
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f["name"] for f in self.features]
+
+    # -- bin assignment -------------------------------------------------------------
+    def _numeric_bins(self, feature: dict, column: pd.Series) -> np.ndarray:
+        name = feature["name"]
+        values = pd.to_numeric(column, errors="coerce").astype("float64").to_numpy()
+        not_number = column.notna().to_numpy() & np.isnan(values)
+        if not_number.any():
+            examples = column[not_number].head(3).tolist()
+            raise CardError(f"column '{name}': expected a number, got {examples} "
+                            f"({int(not_number.sum())} rows)")
+        if np.isinf(values).any():
+            raise CardError(f"column '{name}': expected a finite number, got infinity "
+                            f"({int(np.isinf(values).sum())} rows)")
+        ids = np.full(len(values), -1, dtype=np.int64)
+        missing = np.isnan(values)
+        assigned = missing.copy()
+        for b in feature["bins"]:
+            if b["kind"] == "missing":
+                ids[missing] = b["id"]
+            elif b["kind"] == "special":
+                hit = ~assigned & np.isin(values, b["values"])
+                ids[hit] = b["id"]
+                assigned |= hit
+        for b in feature["bins"]:
+            if b["kind"] != "range":
+                continue
+            inside = ~assigned
+            if b["lower"] is not None:
+                inside &= values >= b["lower"] if b["lower_inclusive"] else values > b["lower"]
+            if b["upper"] is not None:
+                inside &= values <= b["upper"] if b["upper_inclusive"] else values < b["upper"]
+            ids[inside] = b["id"]
+            assigned |= inside
+        return ids
+
+    def _categorical_bins(self, feature: dict, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        lookup = {c: b["id"] for b in feature["bins"] if b["kind"] == "categories" for c in b["categories"]}
+        missing_id = next(b["id"] for b in feature["bins"] if b["kind"] == "missing")
+        text = column.map(_as_category)
+        ids = text.map(lookup)
+        unseen = (text.notna() & ids.isna()).to_numpy()
+        ids = ids.where(text.notna(), missing_id).fillna(feature["unseen"]["bin_id"])
+        return ids.to_numpy(dtype=np.int64), unseen
+
+    def bin_ids(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+        """Bin id of every feature for every row, and the flag naming unseen categories."""
+        absent = [f for f in self.feature_names if f not in frame.columns]
+        if absent:
+            raise CardError(f"missing required column(s) {absent}; the card "
+                            f"{self.version} needs {self.feature_names}")
+        ids, flags = {}, pd.Series("", index=frame.index, dtype=object)
+        for feature in self.features:
+            column = frame[feature["name"]]
+            if feature["type"] == "numeric":
+                ids[feature["name"]] = self._numeric_bins(feature, column)
+            else:
+                ids[feature["name"]], unseen = self._categorical_bins(feature, column)
+                flags[unseen] = flags[unseen] + np.where(flags[unseen] == "", "", ",") + feature["name"]
+        return pd.DataFrame(ids, index=frame.index), flags
+
+    # -- scoring --------------------------------------------------------------------
+    @cached_property
+    def _points_by_bin(self) -> dict[str, np.ndarray]:
+        return {f["name"]: np.array([b["points"] for b in f["bins"]], dtype=np.int64) for f in self.features}
+
+    def points(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Integer points per feature (columns named after the features)."""
+        ids, _ = self.bin_ids(frame)
+        return pd.DataFrame({name: self._points_by_bin[name][ids[name].to_numpy()] for name in ids},
+                            index=frame.index)
+
+    def score(self, frame: pd.DataFrame) -> pd.Series:
+        """The score of each row: base points plus the points of each feature."""
+        return (self.points(frame).sum(axis=1) + self.base_points).rename("score")
+
+    def reasons(self, frame: pd.DataFrame, n: int = 4) -> pd.DataFrame:
+        """The ``n`` features that cost each applicant the most points relative to the best
+        bin of that feature (ties broken by the card's feature order). Features that cost
+        nothing are not reasons."""
+        points = self.points(frame)
+        best = np.array([max(b["points"] for b in f["bins"] if b["count"] > 0) for f in self.features])
+        lost = best[None, :] - points.to_numpy()
+        order = np.argsort(-lost, axis=1, kind="stable")
+        codes = {f["name"]: f["reason_code"] for f in self.features}
+        texts = {f["name"]: f["reason_text"] for f in self.features}
+        names = np.array(self.feature_names, dtype=object)
+        out = {}
+        for k in range(n):
+            idx = order[:, k] if k < order.shape[1] else None
+            feature = names[idx] if idx is not None else np.full(len(frame), None)
+            cost = lost[np.arange(len(frame)), idx] if idx is not None else np.zeros(len(frame))
+            keep = cost > 0
+            out[f"reason_{k + 1}"] = np.where(keep, [codes.get(f) for f in feature], None)
+            out[f"reason_{k + 1}_text"] = np.where(keep, [texts.get(f) for f in feature], None)
+            out[f"reason_{k + 1}_points_lost"] = np.where(keep, cost, 0).astype(np.int64)
+        return pd.DataFrame(out, index=frame.index)
+
+    def apply(self, frame: pd.DataFrame, n_reasons: int = 4) -> pd.DataFrame:
+        """Score, per-feature points, reasons and the unseen-category flag in one table."""
+        _, flags = self.bin_ids(frame)
+        points = self.points(frame)
+        out = points.add_prefix("points_")
+        out.insert(0, "score", points.sum(axis=1) + self.base_points)
+        out = pd.concat([out, self.reasons(frame, n_reasons)], axis=1)
+        out[UNSEEN_FLAG] = flags
+        return out
+
+
+def content_hash(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()

@@ -1,0 +1,295 @@
+"""Reading and checking ``params.yaml``: the one place where defaults and ranges live.
+
+Every section is a strict pydantic model: an unknown key, a wrong type or an out-of-range
+value raises :class:`~scorecard.errors.ConfigError` with the dotted path of the field, what
+was expected and the value found.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from scorecard.errors import ConfigError
+
+MonotonicTrend = Literal[
+    "auto", "auto_heuristic", "auto_asc_desc", "ascending", "descending", "concave", "convex",
+    "peak", "valley", "peak_heuristic", "valley_heuristic",
+]
+Probability = Annotated[float, Field(gt=0, lt=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FileSpec(_Strict):
+    path: str
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    encoding: str = "utf-8"
+
+
+class ColumnSpec(_Strict):
+    """A raw column that the schema checks: its type and valid values."""
+
+    type: Literal["numeric", "category", "date"]
+    nullable: bool = True
+    min: float | str | None = None
+    max: float | str | None = None
+    min_exclusive: float | None = None
+    allowed: list[str] | None = None
+    description: str = ""
+
+
+class TargetSpec(_Strict):
+    column: str
+    bad: list[str] = Field(min_length=1)
+    good: list[str] = Field(min_length=1)
+    flag_values: list[str] = []
+
+    @model_validator(mode="after")
+    def _disjoint(self):
+        both = set(self.bad) & set(self.good)
+        if both:
+            raise ValueError(f"statuses listed as both bad and good: {sorted(both)}")
+        stray = set(self.flag_values) - set(self.bad) - set(self.good)
+        if stray:
+            raise ValueError(f"flag_values not listed as bad or good: {sorted(stray)}")
+        return self
+
+
+class DataSpec(_Strict):
+    applicants: FileSpec
+    id_column: str | None = None
+    date_column: str
+    state_column: str
+    target: TargetSpec
+    columns: dict[str, ColumnSpec] = Field(min_length=1)
+
+
+class SourceSpec(_Strict):
+    """A public-data source joined to applicants by state and application date."""
+
+    enabled: bool = True
+    path: str
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    encoding: str = "utf-8"
+    layout: Literal["time_rows_key_columns", "key_rows_time_columns", "long"]
+    key_column: str | None = None
+    key_names: Literal["us_state_name", "mx_state"] | None = None
+    time_column: str | None = None
+    value_name: str | None = None
+    value_columns: dict[str, str] | None = None
+    missing_values: list[str] = []
+    align: Literal["month", "year", "year_asof"]
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _layout_fields(self):
+        needs = {
+            "time_rows_key_columns": ("time_column", "value_name"),
+            "key_rows_time_columns": ("key_column", "value_name"),
+            "long": ("key_column", "time_column", "value_columns"),
+        }[self.layout]
+        missing = [name for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"layout '{self.layout}' needs {missing}")
+        return self
+
+    def output_columns(self) -> list[str]:
+        """Names of the columns this source adds to the applicants."""
+        if self.value_columns:
+            return list(self.value_columns.values())
+        return [self.value_name]
+
+
+class EnvironmentSpec(_Strict):
+    join_key: str
+    sources: dict[str, SourceSpec] = {}
+
+    def enabled_sources(self) -> dict[str, SourceSpec]:
+        return {name: spec for name, spec in self.sources.items() if spec.enabled}
+
+
+class DerivedSpec(_Strict):
+    """A derived feature: ``kind`` names a function of :mod:`scorecard.features`."""
+
+    kind: Literal["months_between", "ratio", "employment_years"]
+    inputs: list[str] = Field(min_length=1)
+    special: dict[str, float] = {}
+    description: str = ""
+
+
+class FeaturesSpec(_Strict):
+    derived: dict[str, DerivedSpec] = {}
+    model_features: list[str] = Field(min_length=1)
+    categorical: list[str] = []
+
+
+class SplitSpec(_Strict):
+    train_start: dt.date
+    train_end: dt.date
+    test_start: dt.date
+    test_end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.train_start <= self.train_end < self.test_start <= self.test_end:
+            raise ValueError(
+                "expected train_start <= train_end < test_start <= test_end "
+                f"(got {self.train_start}, {self.train_end}, {self.test_start}, {self.test_end})"
+            )
+        return self
+
+
+class BinningSpec(_Strict):
+    max_n_prebins: int = Field(default=20, ge=2, le=100)
+    min_bin_size: float = Field(default=0.05, gt=0, le=0.5)
+    max_n_bins: int | None = Field(default=None, ge=2, le=50)
+    monotonic_trend: MonotonicTrend = "auto_asc_desc"
+    monotonic_trend_by_feature: dict[str, MonotonicTrend] = {}
+    special_codes: dict[str, list[float]] = {}
+    min_iv: float = Field(default=0.02, ge=0, lt=10)
+    overrides_path: str | None = None
+
+
+class ModelSpec(_Strict):
+    max_p_value: float = Field(default=0.05, gt=0, le=1)
+    max_vif: float = Field(default=5.0, gt=1)
+    pdo: float = Field(default=20, gt=0)
+    base_score: float = Field(default=600, gt=0)
+    base_odds: float = Field(default=50, gt=0)
+
+
+class EvaluateSpec(_Strict):
+    band_width: int = Field(default=20, gt=0)
+    n_calibration_bins: int = Field(default=10, ge=2, le=100)
+
+
+class ExplainSpec(_Strict):
+    n_reasons: int = Field(default=4, ge=1, le=20)
+    sample_size: int = Field(default=2000, ge=10)
+    seed: int = 0
+    reason_texts: dict[str, str] = {}
+
+
+class Params(_Strict):
+    data: DataSpec
+    environment: EnvironmentSpec
+    features: FeaturesSpec
+    split: SplitSpec
+    binning: BinningSpec = BinningSpec()
+    model: ModelSpec = ModelSpec()
+    evaluate: EvaluateSpec = EvaluateSpec()
+    explain: ExplainSpec = ExplainSpec()
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        data, feats = self.data, self.features
+        for name in (data.date_column, data.state_column, data.target.column):
+            if name not in data.columns:
+                raise ValueError(f"data.columns must declare '{name}' (used as a key column)")
+        if data.columns[data.date_column].type != "date":
+            raise ValueError(f"data.columns.{data.date_column} must have type 'date'")
+        env_cols = [c for s in self.environment.enabled_sources().values() for c in s.output_columns()]
+        available = set(data.columns) | set(feats.derived) | set(env_cols)
+        for name, spec in feats.derived.items():
+            unknown = [c for c in spec.inputs if c not in available]
+            if unknown:
+                raise ValueError(f"features.derived.{name}.inputs: unknown columns {unknown}")
+        unknown = [f for f in feats.model_features if f not in available]
+        if unknown:
+            raise ValueError(
+                f"features.model_features: {unknown} are neither declared in data.columns, "
+                "derived, nor produced by an enabled environment source"
+            )
+        forbidden = {data.target.column, data.date_column}
+        if data.id_column:
+            forbidden.add(data.id_column)
+        if forbidden & set(feats.model_features):
+            raise ValueError(
+                f"features.model_features must not contain key columns {sorted(forbidden)}"
+            )
+        stray = [c for c in feats.categorical if c not in feats.model_features]
+        if stray:
+            raise ValueError(f"features.categorical: {stray} are not in features.model_features")
+        for section in ("monotonic_trend_by_feature", "special_codes"):
+            stray = [c for c in getattr(self.binning, section) if c not in feats.model_features]
+            if stray:
+                raise ValueError(f"binning.{section}: {stray} are not in features.model_features")
+        missing = [f for f in feats.model_features if f not in self.explain.reason_texts]
+        if missing:
+            raise ValueError(f"explain.reason_texts: no reason text for {missing}")
+        return self
+
+    # -- helpers used across stages -------------------------------------------------
+    def numeric_features(self) -> list[str]:
+        return [f for f in self.features.model_features if f not in self.features.categorical]
+
+    def description(self, feature: str) -> str:
+        if feature in self.data.columns:
+            return self.data.columns[feature].description
+        if feature in self.features.derived:
+            return self.features.derived[feature].description
+        for source in self.environment.enabled_sources().values():
+            if feature in source.output_columns():
+                return source.description
+        return ""
+
+    def digest(self) -> str:
+        """sha256 of the parameters in canonical JSON (part of the model version)."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _format_errors(error: ValidationError, source: str) -> str:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            lines.append(f"{source}: {where}: unknown key (check the spelling; see params.yaml)")
+            continue
+        message = item["msg"].removeprefix("Value error, ")
+        value = item.get("input")
+        shown = "" if isinstance(value, dict) else f" (got {value!r})"
+        lines.append(f"{source}: {where}: {message}{shown}")
+    return "invalid parameters\n  " + "\n  ".join(lines)
+
+
+def parse_params(raw: dict[str, Any], source: str = "params") -> Params:
+    """Check a parameters mapping and return the typed :class:`Params`."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_format_errors(error, source)) from None
+
+
+def load_params(path: str | Path = "params.yaml", overrides: dict[str, Any] | None = None) -> Params:
+    """Read ``params.yaml``, apply dotted-key ``overrides`` and check everything.
+
+    Examples
+    --------
+    >>> params = load_params("params.yaml", {"binning.min_bin_size": 0.03})  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"parameters file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    for dotted, value in (overrides or {}).items():
+        node = raw
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return parse_params(raw, source=path.name)

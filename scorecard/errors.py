@@ -1,0 +1,17 @@
+"""Errors a user sees. Each names the field, the rule and what was expected."""
+
+
+class ScorecardError(Exception):
+    """Base class: a problem the user can fix (bad input, bad parameters, bad card)."""
+
+
+class ConfigError(ScorecardError):
+    """params.yaml (or another parameters file) is invalid."""
+
+
+class DataValidationError(ScorecardError):
+    """An input data file does not match its declared schema."""
+
+
+class CardError(ScorecardError):
+    """A scorecard JSON file is invalid or cannot score the given input."""

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# scripts/setup.sh - create or refresh the project environment. Safe to run again: when
+# nothing changed it only checks and finishes in a few seconds.
+#
+# Usage: scripts/setup.sh [--test]
+#   (no option)  .venv with the pinned packages (requirements.lock) and the project (-e .),
+#                the Jupyter kernel "scorecard", and Quarto (path written to .venv/.quarto-path)
+#   --test       also the system packages the tests need: Debian's chromium (/usr/bin/chromium)
+#
+# Environment:
+#   PYTHON       the interpreter that creates .venv (default: python3; must be Python 3.11)
+set -euo pipefail
+
+ROOT="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+say() { echo "setup: $*"; }
+# pip, minus one harmless warning: a pip.conf that names a local index directory which does not
+# exist makes pip warn once per package. Everything else pip prints is shown; its status is kept.
+pip_q() {
+  { "$VPY" -m pip "$@" 2>&1; } \
+    | { grep -Ev "^WARNING: Location 'file:[^']*' is ignored: it is neither a file nor a directory\.$" || true; }
+}
+die() { echo "setup: error: $*" >&2; exit 1; }
+
+WITH_TEST=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) WITH_TEST=1 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option '$arg' (usage: scripts/setup.sh [--test])" ;;
+  esac
+done
+
+VENV="$ROOT/.venv"
+VPY="$VENV/bin/python"
+# `make` puts .venv/bin first on PATH; the interpreter that creates .venv must not come from it.
+PATH="$(printf '%s' ":$PATH:" | sed "s#:$VENV/bin:#:#g; s#^:##; s#:\$##")"
+STAMP="$VENV/.setup-stamp"
+QUARTO_PATH_FILE="$VENV/.quarto-path"
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+
+# --- 1. virtual environment -------------------------------------------------------------
+if [ -x "$VPY" ] && "$VPY" -c '' 2>/dev/null; then
+  say "venv ok ($("$VPY" --version 2>&1))"
+else
+  PYTHON="${PYTHON:-python3}"
+  command -v "$PYTHON" >/dev/null || die "$PYTHON not found; install Python 3.11 or set PYTHON=/path/to/python3.11"
+  PYVER="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+  [ "$PYVER" = "3.11" ] || die "$PYTHON is Python $PYVER; the project pins Python 3.11 (set PYTHON=/path/to/python3.11)"
+  if [ -e "$VENV" ]; then
+    say "creating .venv with $PYTHON ($PYVER); the existing .venv is broken and is cleared"
+    "$PYTHON" -m venv --clear "$VENV"
+  else
+    say "creating .venv with $PYTHON ($PYVER)"
+    "$PYTHON" -m venv "$VENV"
+  fi
+  say "upgrading pip"
+  pip_q install -q --upgrade pip
+fi
+
+# --- 2. packages (skipped while requirements.lock and pyproject.toml are unchanged) ------
+[ -f requirements.lock ] || die "requirements.lock not found in $ROOT"
+[ -f pyproject.toml ] || die "pyproject.toml not found in $ROOT"
+WANT="$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)"
+HAVE="$(cat "$STAMP" 2>/dev/null || true)"
+if [ "$WANT" = "$HAVE" ]; then
+  say "packages ok (requirements.lock and pyproject.toml unchanged)"
+else
+  rm -f "$STAMP"
+  # requirements.lock is a pip freeze. A freeze taken inside an installed checkout can carry
+  # the project itself ("-e ...", "scorecard==...", "scorecard @ file://..."): such lines are
+  # dropped here, because the project is installed from this checkout just below.
+  REQ="requirements.lock"
+  SELF_RE='^[[:space:]]*(-e[[:space:]]|--editable[[:space:]=]|scorecard([[:space:]]*[=<>!~@;[]|[[:space:]]*$))'
+  if grep -Eqi "$SELF_RE" requirements.lock; then
+    REQ="$(mktemp "${TMPDIR:-/tmp}/scorecard-req.XXXXXX")"
+    trap 'rm -f "$REQ"' EXIT
+    grep -Evi "$SELF_RE" requirements.lock > "$REQ" || true
+    say "note: requirements.lock names the project itself; ignoring: $(grep -Ei "$SELF_RE" requirements.lock | tr '\n' ' ')"
+  fi
+  say "installing pinned packages from requirements.lock (a few minutes the first time)"
+  pip_q install -q -r "$REQ"
+  [ -f scorecard/__init__.py ] || die "scorecard/__init__.py not found: the package is missing from this checkout"
+  say "installing the project (pip install --no-deps -e .)"
+  # the build backend's warnings are shown only when the install fails
+  if ! LOG="$("$VPY" -m pip install -q --no-deps -e . 2>&1)"; then
+    echo "$LOG" >&2; die "pip install --no-deps -e . failed"
+  fi
+  if ! "$VPY" -m pip check >/dev/null 2>&1; then
+    say "warning: pip check reports problems:"; "$VPY" -m pip check || true
+  fi
+  echo "$WANT" > "$STAMP"
+  say "packages installed"
+fi
+
+# --- 3. Jupyter kernel "scorecard" (inside the venv: papermill, nbval, JupyterLab) -------
+KERNEL_JSON="$VENV/share/jupyter/kernels/scorecard/kernel.json"
+if [ -f "$KERNEL_JSON" ] && grep -qF "\"$VPY\"" "$KERNEL_JSON"; then
+  say "jupyter kernel 'scorecard' ok"
+else
+  say "registering jupyter kernel 'scorecard'"
+  "$VPY" -m ipykernel install --sys-prefix --name scorecard --display-name "Python (scorecard)" >/dev/null
+fi
+
+# --- 4. Quarto --------------------------------------------------------------------------
+# order: quarto on PATH -> ~/.local/bin/quarto -> offline bundle in ../shared/vendor/quarto
+#        -> a quarto-cli installed earlier into .venv -> pip install quarto-cli (internet)
+QUARTO=""
+BUNDLE_INSTALLER="$ROOT/../shared/vendor/quarto/install-quarto.sh"
+if command -v quarto >/dev/null 2>&1; then
+  QUARTO="$(command -v quarto)"
+elif [ -x "$HOME/.local/bin/quarto" ]; then
+  QUARTO="$HOME/.local/bin/quarto"
+elif [ -f "$BUNDLE_INSTALLER" ]; then
+  say "installing Quarto from the offline bundle ($(cd "$(dirname "$BUNDLE_INSTALLER")" && pwd))"
+  # The installer only reads next to itself and writes to $HOME/.local/{quarto,bin}: it works
+  # from a read-only directory.
+  bash "$BUNDLE_INSTALLER" | sed 's/^/setup:   /'
+  QUARTO="$HOME/.local/bin/quarto"
+elif [ -x "$VENV/bin/quarto" ]; then
+  QUARTO="$VENV/bin/quarto"
+else
+  say "installing Quarto with pip install quarto-cli (downloads Quarto from GitHub: needs internet)"
+  pip_q install -q quarto-cli
+  QUARTO="$VENV/bin/quarto"
+fi
+case "$QUARTO" in /*) ;; *) QUARTO="$PWD/$QUARTO" ;; esac
+[ -x "$QUARTO" ] || die "quarto not found at $QUARTO"
+QVER="$("$QUARTO" --version 2>/dev/null)" || die "$QUARTO --version failed"
+echo "$QUARTO" > "$QUARTO_PATH_FILE"
+say "quarto $QVER ($QUARTO)"
+
+# --- 5. test-only system packages -------------------------------------------------------
+if [ "$WITH_TEST" = 1 ]; then
+  if [ -x /usr/bin/chromium ]; then
+    say "chromium ok (/usr/bin/chromium)"
+  else
+    if [ "$(id -u)" = 0 ]; then
+      SUDO=()
+    elif command -v sudo >/dev/null 2>&1; then
+      SUDO=(sudo)
+    else
+      die "the tests need Chromium at /usr/bin/chromium and it is missing; installing it needs root and sudo is not available. Ask an administrator to run: apt-get install chromium"
+    fi
+    command -v apt-get >/dev/null 2>&1 || die "the tests need Chromium at /usr/bin/chromium; install it with your system's package manager"
+    say "installing chromium with apt-get (a minute or two)"
+    "${SUDO[@]}" apt-get update -qq
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    [ -x /usr/bin/chromium ] || die "apt-get installed chromium but /usr/bin/chromium is missing"
+    say "chromium installed: $(/usr/bin/chromium --version 2>/dev/null || echo '?')"
+  fi
+fi
+
+say "done"
