@@ -16,6 +16,7 @@ from scorecard.data import ID, TARGET, resolve, sha256_of
 from scorecard.model import FittedModel, Scaling, fit as fit_model, vif_table
 
 MODEL_FILE = "model.json"
+POINTS_FILE = "scorecard_points.csv"
 SCORES_FILES = {"train": "scores_train.parquet", "test": "scores_test.parquet"}
 CARD_PATH = "scorecard/scorecard.json"
 
@@ -123,6 +124,7 @@ def run(params: Params, root: str | Path = ".", processed_dir: str | Path = "dat
     cardlib.validate(card)
     if card_path is not None:
         cardlib.write(card, resolve(card_path, root))
+    cardlib.points_table(card).to_csv(out / POINTS_FILE, index=False)
     scores = {s: pipeline_points(w, model, scaling) for s, w in woe.items()}
     for sample, frame in scores.items():
         frame.to_parquet(out / SCORES_FILES[sample], index=False)

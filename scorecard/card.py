@@ -261,6 +261,30 @@ class Card:
         return out
 
 
+def bin_label(b: dict) -> str:
+    """A short human-readable label of a bin: '[0.5, 1.5)', 'RENT, OWN', 'missing'."""
+    if b["kind"] == "range":
+        lower = "-inf" if b["lower"] is None else f"{b['lower']:.4g}"
+        upper = "+inf" if b["upper"] is None else f"{b['upper']:.4g}"
+        return f"{'[' if b['lower_inclusive'] else '('}{lower}, {upper}{']' if b['upper_inclusive'] else ')'}"
+    if b["kind"] == "categories":
+        text = ", ".join(b["categories"])
+        return text if len(text) <= 40 else text[:37] + "..."
+    if b["kind"] == "special":
+        return "special " + ", ".join(f"{v:g}" for v in b["values"])
+    return "missing"
+
+
+def points_table(document: dict) -> pd.DataFrame:
+    """The card as a flat table: one row per feature and bin, with its points."""
+    rows = [{"feature": f["name"], "bin_id": b["id"], "kind": b["kind"], "bin": bin_label(b),
+             "points": b["points"], "count": b["count"], "bad_rate": b["event_rate"], "woe": b["woe"]}
+            for f in document["features"] for b in f["bins"]]
+    base = {"feature": "(base points)", "bin_id": None, "kind": "base", "bin": "",
+            "points": document["scaling"]["base_points"], "count": None, "bad_rate": None, "woe": None}
+    return pd.DataFrame([base, *rows])
+
+
 def content_hash(*parts: str) -> str:
     digest = hashlib.sha256()
     for part in parts:

@@ -1,0 +1,158 @@
+"""Discrimination, calibration and stability of the card on train and out-of-time test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
+
+from scorecard.card import Card
+from scorecard.config import Params
+from scorecard.data import TARGET
+from scorecard.model import Scaling
+
+METRICS_FILE = "metrics.json"
+PLOTS_DIR = "reports/plots"
+_DIGITS = 6
+
+
+def ks_statistic(y: np.ndarray, score: np.ndarray) -> float:
+    """Largest gap between the cumulative score distributions of bads and goods."""
+    fpr, tpr, _ = roc_curve(y, -score)
+    return float(np.max(tpr - fpr))
+
+
+def discrimination(y: np.ndarray, score: np.ndarray, probability: np.ndarray) -> dict:
+    auc = roc_auc_score(y, -score)  # a higher score means a lower risk
+    return {
+        "rows": int(len(y)),
+        "bad_rate": round(float(np.mean(y)), _DIGITS),
+        "auc": round(float(auc), _DIGITS),
+        "gini": round(float(2 * auc - 1), _DIGITS),
+        "ks": round(ks_statistic(y, score), _DIGITS),
+        "brier": round(float(brier_score_loss(y, probability)), _DIGITS),
+    }
+
+
+def score_bands(score: pd.Series, width: int, low: int, high: int) -> pd.Series:
+    """Band of each score: [start, start + width), starting at a multiple of ``width``."""
+    start = int(np.floor(low / width) * width)
+    edges = np.arange(start, high + width + 1, width)
+    labels = [f"{a}-{b - 1}" for a, b in zip(edges[:-1], edges[1:])]
+    return pd.cut(score, edges, right=False, labels=labels)
+
+
+def gains_table(y: pd.Series, score: pd.Series, width: int, low: int, high: int) -> pd.DataFrame:
+    """Per score band, worst band first: count, bads, bad rate, cumulative share of bads
+    captured and of applicants declined if the cut-off were above the band."""
+    bands = score_bands(score, width, low, high)
+    table = pd.DataFrame({"band": bands, "bad": y}).groupby("band", observed=False)["bad"].agg(["size", "sum"])
+    table.columns = ["count", "bads"]
+    table = table[table["count"] > 0].reset_index()
+    table["band"] = table["band"].astype(str)
+    table["bad_rate"] = (table["bads"] / table["count"]).round(_DIGITS)
+    table["cum_share_applicants"] = (table["count"].cumsum() / table["count"].sum()).round(_DIGITS)
+    table["cum_capture_bads"] = (table["bads"].cumsum() / max(table["bads"].sum(), 1)).round(_DIGITS)
+    table["cum_bad_rate"] = (table["bads"].cumsum() / table["count"].cumsum()).round(_DIGITS)
+    return table
+
+
+def calibration_table(y: np.ndarray, probability: np.ndarray, n_bins: int) -> pd.DataFrame:
+    """Predicted and observed bad rate by quantile of predicted probability."""
+    frame = pd.DataFrame({"y": y, "p": probability})
+    frame["bin"] = pd.qcut(frame["p"].rank(method="first"), n_bins, labels=False) + 1
+    table = frame.groupby("bin").agg(count=("y", "size"), predicted=("p", "mean"), observed=("y", "mean"))
+    return table.round(_DIGITS).reset_index()
+
+
+def psi(expected: np.ndarray, actual: np.ndarray, floor: float = 1e-4) -> float:
+    """Population stability index between two distributions over the same bins."""
+    e = np.maximum(np.asarray(expected, float) / np.sum(expected), floor)
+    a = np.maximum(np.asarray(actual, float) / np.sum(actual), floor)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def stability(card: Card, train: pd.DataFrame, test: pd.DataFrame, width: int) -> tuple[float, pd.DataFrame]:
+    """PSI of the score (over score bands) and CSI of each feature (over the card's bins)."""
+    low, high = card.document["score_range"]["min"], card.document["score_range"]["max"]
+    s_train, s_test = card.score(train), card.score(test)
+    b_train = score_bands(s_train, width, low, high).value_counts(sort=False)
+    b_test = score_bands(s_test, width, low, high).value_counts(sort=False)
+    score_psi = psi(b_train.to_numpy(), b_test.to_numpy())
+    ids_train, _ = card.bin_ids(train)
+    ids_test, _ = card.bin_ids(test)
+    rows = []
+    for feature in card.features:
+        n = len(feature["bins"])
+        expected = np.bincount(ids_train[feature["name"]], minlength=n)
+        actual = np.bincount(ids_test[feature["name"]], minlength=n)
+        rows.append({"feature": feature["name"], "csi": round(psi(expected, actual), _DIGITS)})
+    return round(score_psi, _DIGITS), pd.DataFrame(rows)
+
+
+def roc_points(y: np.ndarray, score: np.ndarray, sample: str) -> pd.DataFrame:
+    fpr, tpr, _ = roc_curve(y, -score, drop_intermediate=True)
+    return pd.DataFrame({"sample": sample, "fpr": fpr.round(_DIGITS), "tpr": tpr.round(_DIGITS)})
+
+
+def ks_points(y: np.ndarray, score: np.ndarray, sample: str) -> pd.DataFrame:
+    """Cumulative share of bads and goods at or below each score."""
+    frame = pd.DataFrame({"score": score, "y": y}).groupby("score")["y"].agg(["sum", "size"])
+    bads = frame["sum"].cumsum() / frame["sum"].sum()
+    goods = (frame["size"] - frame["sum"]).cumsum() / (frame["size"] - frame["sum"]).sum()
+    return pd.DataFrame({"sample": sample, "score": frame.index.astype(int), "cum_bads": bads.round(_DIGITS).to_numpy(),
+                         "cum_goods": goods.round(_DIGITS).to_numpy()})
+
+
+def evaluate(card: Card, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> dict:
+    """Every metric and table of the evaluate stage, as plain data."""
+    scaling = Scaling(params.model.pdo, params.model.base_score, params.model.base_odds)
+    low, high = card.document["score_range"]["min"], card.document["score_range"]["max"]
+    out = {"metrics": {}, "gains": {}, "calibration": {}, "roc": [], "ks": []}
+    for sample, frame in (("train", train), ("test", test)):
+        y = frame[TARGET].to_numpy()
+        score = card.score(frame)
+        probability = scaling.score_to_probability(score)
+        out["metrics"][sample] = discrimination(y, score.to_numpy(), probability)
+        out["gains"][sample] = gains_table(frame[TARGET], score, params.evaluate.band_width, low, high)
+        calibration = calibration_table(y, probability, params.evaluate.n_calibration_bins)
+        calibration.insert(0, "sample", sample)
+        out["calibration"][sample] = calibration
+        out["roc"].append(roc_points(y, score.to_numpy(), sample))
+        out["ks"].append(ks_points(y, score.to_numpy(), sample))
+    score_psi, csi = stability(card, train, test, params.evaluate.band_width)
+    out["psi_score"], out["csi"] = score_psi, csi
+    return out
+
+
+def metrics_document(result: dict, card: Card) -> dict:
+    """The content of ``metrics.json`` (what ``dvc metrics show`` reads)."""
+    return {
+        "model_version": card.version,
+        "train": result["metrics"]["train"],
+        "test": result["metrics"]["test"],
+        "stability": {"psi_score": result["psi_score"],
+                      "csi_max": float(result["csi"]["csi"].max()),
+                      "csi": dict(zip(result["csi"]["feature"], result["csi"]["csi"]))},
+    }
+
+
+def run(params: Params, card: Card, processed_dir: str | Path = "data/processed",
+        metrics_path: str | Path = METRICS_FILE, plots_dir: str | Path = PLOTS_DIR) -> dict:
+    """The evaluate stage: writes ``metrics.json`` and the plot data for ``dvc plots``."""
+    from scorecard.etl import load_processed
+
+    train, test = load_processed(processed_dir)
+    result = evaluate(card, train, test, params)
+    Path(metrics_path).write_text(json.dumps(metrics_document(result, card), indent=2) + "\n")
+    plots = Path(plots_dir)
+    plots.mkdir(parents=True, exist_ok=True)
+    pd.concat(result["roc"]).to_csv(plots / "roc.csv", index=False)
+    pd.concat(result["ks"]).to_csv(plots / "ks.csv", index=False)
+    pd.concat(result["calibration"].values()).to_csv(plots / "calibration.csv", index=False)
+    gains = pd.concat([g.assign(sample=s) for s, g in result["gains"].items()])
+    gains.to_csv(plots / "gains.csv", index=False)
+    return result
