@@ -109,7 +109,7 @@ class Binning:
                 "feature": feature,
                 "type": "categorical" if feature in self.categorical else "numeric",
                 "iv": round(iv, 6),
-                "bins": len(optb.splits) + 1 if len(optb.splits) else 1,
+                "bins": sum(1 for b in self.bins(feature) if b["kind"] in ("range", "categories")),
                 "trend": getattr(optb, "monotonic_trend", None) or "",
                 "override": "yes" if feature in self.overrides else "",
                 "selected": iv >= self.min_iv,

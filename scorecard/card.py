@@ -245,9 +245,12 @@ class Card:
             feature = names[idx] if idx is not None else np.full(len(frame), None)
             cost = lost[np.arange(len(frame)), idx] if idx is not None else np.zeros(len(frame))
             keep = cost > 0
-            out[f"reason_{k + 1}"] = np.where(keep, [codes.get(f) for f in feature], None)
-            out[f"reason_{k + 1}_text"] = np.where(keep, [texts.get(f) for f in feature], None)
-            out[f"reason_{k + 1}_points_lost"] = np.where(keep, cost, 0).astype(np.int64)
+            # object dtype: an absent reason is None (pandas would otherwise make it NaN)
+            out[f"reason_{k + 1}"] = pd.Series(np.where(keep, [codes.get(f) for f in feature], None),
+                                               index=frame.index, dtype=object)
+            out[f"reason_{k + 1}_text"] = pd.Series(np.where(keep, [texts.get(f) for f in feature], None),
+                                                    index=frame.index, dtype=object)
+            out[f"reason_{k + 1}_points_lost"] = pd.Series(np.where(keep, cost, 0).astype(np.int64), index=frame.index)
         return pd.DataFrame(out, index=frame.index)
 
     def apply(self, frame: pd.DataFrame, n_reasons: int = 4) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -130,6 +131,13 @@ class FeaturesSpec(_Strict):
     derived: dict[str, DerivedSpec] = {}
     model_features: list[str] = Field(min_length=1)
     categorical: list[str] = []
+    # Regular expressions of fields that must never reach the model (known only after the
+    # loan was granted, or another lender's own risk grade).
+    forbidden: list[str] = []
+
+    def leaking(self, names) -> list[str]:
+        """The names that match a forbidden pattern."""
+        return [n for n in names if any(re.search(p, n) for p in self.forbidden)]
 
 
 class SplitSpec(_Strict):
@@ -215,6 +223,13 @@ class Params(_Strict):
         if forbidden & set(feats.model_features):
             raise ValueError(
                 f"features.model_features must not contain key columns {sorted(forbidden)}"
+            )
+        inputs = [c for spec in feats.derived.values() for c in spec.inputs if spec.kind != "months_between"]
+        leaking = feats.leaking(feats.model_features + inputs)
+        if leaking:
+            raise ValueError(
+                f"features: {leaking} match a forbidden pattern (features.forbidden): fields known "
+                "only after the loan was granted, or another lender's grade, must not reach the model"
             )
         stray = [c for c in feats.categorical if c not in feats.model_features]
         if stray:

@@ -157,7 +157,7 @@ def join_source(applicants: pd.DataFrame, table: pd.DataFrame, spec: SourceSpec,
             f"cover, e.g. {sorted(map(str, unknown.unique()))[:5]}; expected one of {known}"
         )
     periods = _periods(applicants[date_column], spec.align)
-    left = pd.DataFrame({KEY: keys.to_numpy(), PERIOD: periods.to_numpy()})
+    left = pd.DataFrame({KEY: keys.reset_index(drop=True), PERIOD: periods.reset_index(drop=True)})
     if spec.align == "year_asof":
         # The latest census year on or before the application year.
         left["_row"] = np.arange(len(left))
