@@ -232,7 +232,8 @@ def schema_table(params: Params) -> pd.DataFrame:
             rule.append("one of " + ", ".join(spec.allowed))
         for label, value in (("≥", spec.min), ("≤", spec.max), (">", spec.min_exclusive)):
             if value is not None:
-                rule.append(f"{label} {value}")
+                shown = f"{int(value):,}" if isinstance(value, float) and value.is_integer() else value
+                rule.append(f"{label} {shown}")
         rows.append({"column": name, "type": spec.type, "may be empty": spec.nullable,
                      "rule": "; ".join(rule), "description": spec.description})
     return pd.DataFrame(rows)
