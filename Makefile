@@ -23,7 +23,7 @@ export QUARTO_PYTHON := $(VENV)/bin/python
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup report serve-report test lab clean
+.PHONY: help setup report serve-report plots bench test lab clean
 
 help:
 	@sed -n '4,8p' Makefile | sed 's/^# \{0,1\}//'
@@ -43,6 +43,16 @@ serve-report:
 	@test -f reports/_site/index.html || { echo "reports/_site/index.html not found: run 'make report' first" >&2; exit 1; }
 	@echo "Serving reports/_site on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	$(VENV)/bin/python -m http.server -d reports/_site --bind 127.0.0.1 $(PORT)
+
+# dvc plots with vega served from reports/vendor/vega (the default template loads a CDN)
+plots: setup
+	$(VENV)/bin/dvc plots show --html-template reports/vendor/vega/dvc_plots_template.html -o dvc_plots
+	@echo "Plots: $(CURDIR)/dvc_plots/index.html"
+
+# Model quality against optbinning, toad, scorecardpy and LightGBM (installs the peers first)
+bench: setup
+	$(VENV)/bin/pip install -q -r benchmarks/requirements.txt
+	$(VENV)/bin/python benchmarks/model_quality.py
 
 test:
 	scripts/setup.sh --test
