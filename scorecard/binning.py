@@ -186,6 +186,7 @@ def fit(train: pd.DataFrame, params: Params, root: str | Path = ".") -> Binning:
         variable_names=features,
         categorical_variables=categorical,
         max_n_prebins=b.max_n_prebins,
+        min_prebin_size=b.min_prebin_size or b.min_bin_size,
         min_bin_size=b.min_bin_size,
         max_n_bins=b.max_n_bins,
         binning_fit_params={f: _fit_params(f, params, overrides) for f in features},

@@ -80,9 +80,12 @@ def validate(card: dict) -> None:
                 problems.append(f"feature '{feature['name']}': bin ids must be 0..{len(ids) - 1} in order")
             kinds = [b["kind"] for b in feature["bins"]]
             expected = "range" if feature["type"] == "numeric" else "categories"
-            if any(k not in (expected, "special", "missing") for k in kinds) or kinds.count("missing") != 1:
+            if (any(k not in (expected, "special", "missing") for k in kinds) or kinds.count("missing") != 1
+                    or expected not in kinds):
                 problems.append(f"feature '{feature['name']}': a {feature['type']} feature needs "
                                 f"'{expected}' bins and exactly one 'missing' bin")
+            if not any(b["count"] > 0 for b in feature["bins"]):
+                problems.append(f"feature '{feature['name']}': no bin holds any training applicant")
             if feature["type"] == "categorical":
                 seen = [c for b in feature["bins"] if b["kind"] == "categories" for c in b["categories"]]
                 if len(seen) != len(set(seen)):
@@ -186,6 +189,8 @@ class Card:
                 inside &= values <= b["upper"] if b["upper_inclusive"] else values < b["upper"]
             ids[inside] = b["id"]
             assigned |= inside
+        if not assigned.all():  # cannot happen for a valid card: the ranges tile the line
+            raise CardError(f"column '{name}': {int((~assigned).sum())} values fall in no bin of the card")
         return ids
 
     def _categorical_bins(self, feature: dict, column: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -159,6 +159,9 @@ class SplitSpec(_Strict):
 class BinningSpec(_Strict):
     max_n_prebins: int = Field(default=20, ge=2, le=100)
     min_bin_size: float = Field(default=0.05, gt=0, le=0.5)
+    # Pre-bins smaller than this are merged before optimising; null: the same as min_bin_size
+    # (optbinning's own default, 0.05, would make any min_bin_size below it ineffective).
+    min_prebin_size: float | None = Field(default=None, gt=0, le=0.5)
     max_n_bins: int | None = Field(default=None, ge=2, le=50)
     monotonic_trend: MonotonicTrend = "auto_asc_desc"
     monotonic_trend_by_feature: dict[str, MonotonicTrend] = {}

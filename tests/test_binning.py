@@ -63,3 +63,22 @@ def test_iv_selection(binning, params):
     assert set(table.loc[table["selected"], "feature"]) == set(binning.selected)
     assert (table.loc[table["selected"], "iv"] >= params.binning.min_iv).all()
     assert (table.loc[~table["selected"], "iv"] < params.binning.min_iv).all()
+
+
+def test_min_bin_size_is_effective(params, full_run):
+    """A smaller minimum bin size gives finer bins, and every bin respects it."""
+    from scorecard.binning import fit
+
+    train = full_run[1].etl.train
+    finer = fit(train, params.model_copy(update={"binning": params.binning.model_copy(update={"min_bin_size": 0.02})}))
+    coarse = full_run[1].binning
+    counts = {f: sum(b["kind"] == "range" for b in coarse.bins(f)) for f in params.numeric_features()}
+    finer_counts = {f: sum(b["kind"] == "range" for b in finer.bins(f)) for f in params.numeric_features()}
+    assert sum(finer_counts.values()) > sum(counts.values())
+    for binning, share in ((coarse, params.binning.min_bin_size), (finer, 0.02)):
+        for feature in params.numeric_features():
+            if feature in binning.overrides:
+                continue
+            for b in binning.bins(feature):
+                if b["kind"] == "range":
+                    assert b["count"] >= share * len(train) - 1, (feature, b)
