@@ -4,6 +4,9 @@
 #   make report        environment + the whole DVC pipeline (data -> model -> Quarto site)
 #   make serve-report  serve reports/_site on http://127.0.0.1:8000/ (PORT=... for another port)
 #   make test          environment (+ chromium) + pytest; extra options: make test PYTEST_ARGS="-m 'not slow'"
+#   make serve         the HTTP scoring service on http://127.0.0.1:8000/
+#   make plots         dvc plots as an offline page in dvc_plots/
+#   make bench         model-quality benchmark against the peers (installs them first)
 #   make lab           JupyterLab on notebooks/
 #   make clean         remove generated outputs
 
@@ -23,10 +26,10 @@ export QUARTO_PYTHON := $(VENV)/bin/python
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup report serve-report plots bench test lab clean
+.PHONY: help setup report serve-report serve plots bench test lab clean
 
 help:
-	@sed -n '4,8p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,11p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
 	scripts/setup.sh
@@ -43,6 +46,10 @@ serve-report:
 	@test -f reports/_site/index.html || { echo "reports/_site/index.html not found: run 'make report' first" >&2; exit 1; }
 	@echo "Serving reports/_site on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	$(VENV)/bin/python -m http.server -d reports/_site --bind 127.0.0.1 $(PORT)
+
+# The HTTP scoring service (card + business_rules/rules.json) on http://127.0.0.1:$(PORT)/
+serve: setup
+	$(VENV)/bin/python -m scorecard.service --port $(PORT)
 
 # dvc plots with vega served from reports/vendor/vega (the default template loads a CDN)
 plots: setup

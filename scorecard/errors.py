@@ -15,3 +15,7 @@ class DataValidationError(ScorecardError):
 
 class CardError(ScorecardError):
     """A scorecard JSON file is invalid or cannot score the given input."""
+
+
+class RulesError(ScorecardError):
+    """A business rules file is invalid, or contradicts the card it is applied to."""

@@ -1,0 +1,404 @@
+"""A scoring service: the exported card and the business rules behind one HTTP endpoint.
+
+``create_app(card_path, rules_path)`` loads and checks both files (a bad file refuses to start
+with a :class:`~scorecard.errors.ScorecardError` naming the rule) and returns a FastAPI app:
+
+- ``POST /score`` takes one applicant object, or a list of at most ``max_applicants`` (1,000),
+  and answers for each: id, score, points per feature, band, decision (approve / refer /
+  decline), the policy rule that decided it if any, reason codes with text and points lost,
+  the features whose category the card has not seen, the largest loan it may be offered, and
+  the card's model_version and the rules' version. One object in gives one object out; a list
+  gives a list in the same order.
+- ``GET /scorecard`` the card JSON; ``GET /rules`` the rules JSON; ``GET /health`` status and
+  versions.
+
+An applicant is checked by a pydantic model built from the card: one key per card feature, a
+number for a numeric feature and a string for a categorical one (``36`` is refused where the
+card expects the category ``"36"``), null for a missing value (scored in the feature's missing
+bin); plus an optional ``id`` and the optional number fields the rules declare under
+``inputs``. A key missing, a key the card does not know, a wrong type, a body that is not JSON,
+over ``max_body_bytes`` (1 MB) or over ``max_applicants`` gets a 4xx answer naming the field or
+the limit: never a 500. Cross-origin requests are refused unless their origins are listed.
+
+Run it with ``python -m scorecard.service --port 8000`` (127.0.0.1 unless ``--host`` says
+otherwise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from starlette.concurrency import run_in_threadpool
+
+from scorecard import __version__
+from scorecard.card import UNSEEN_FLAG, Card, load
+from scorecard.errors import ScorecardError
+from scorecard.rules import DEFAULT_RULES, check_against_card, load_rules
+
+DEFAULT_CARD = Path(__file__).resolve().parent / "scorecard.json"
+MAX_APPLICANTS = 1000
+MAX_BODY_BYTES = 1_000_000
+MAX_TEXT_LENGTH = 200          # longest category text or id accepted
+MAX_ERRORS = 100               # problems listed in one 422 answer
+CORS_ENV = "SCORECARD_CORS_ORIGINS"
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+log = logging.getLogger("scorecard.service")
+
+
+# -- response models (documentation and the shape of every answer) ---------------------------
+class Reason(BaseModel):
+    code: str
+    text: str
+    feature: str | None
+    points_lost: int
+
+
+class PolicyHitOut(BaseModel):
+    rule: str
+    reason_code: str
+    reason_text: str
+    action: Literal["refer", "decline"]
+    field: str
+    value: float | None
+    missing: bool
+
+
+class ScoreResult(BaseModel):
+    id: str | int | None
+    score: int
+    points: dict[str, int]
+    band: str
+    decision: Literal["approve", "refer", "decline"]
+    score_decision: Literal["approve", "refer", "decline"]
+    policy_rule: PolicyHitOut | None
+    policy_rules_fired: list[PolicyHitOut]
+    reasons: list[Reason]
+    unseen_categories: list[str]
+    max_loan_amount: int | float
+    model_version: str
+    rules_version: str
+
+
+# -- the request model, built from the card --------------------------------------------------
+def applicant_model(card: Card, inputs: dict[str, dict] | None = None) -> type[BaseModel]:
+    """The pydantic model of one applicant: the card's features (all required, nullable), an
+    optional ``id`` and the optional numeric ``inputs`` of the business rules. Strict: no
+    coercion between numbers and strings; unknown keys refused."""
+    fields: dict[str, Any] = {
+        "id": (Annotated[Annotated[str, Field(max_length=MAX_TEXT_LENGTH)] | int | None,
+                         Field(alias="id", description="Your reference, echoed back")], None),
+    }
+    for i, feature in enumerate(card.features):
+        description = feature.get("description") or feature["reason_text"]
+        if feature["type"] == "numeric":
+            kind = Annotated[float | None, Field(alias=feature["name"], allow_inf_nan=False, description=description)]
+        else:
+            categories = [c for b in feature["bins"] if b["kind"] == "categories" for c in b["categories"]]
+            kind = Annotated[str | None, Field(alias=feature["name"], max_length=MAX_TEXT_LENGTH,
+                                               description=f"{description} (one of {categories}; another "
+                                                           "value is scored as unseen and flagged)",
+                                               examples=categories[:1])]
+        fields[f"feature_{i}"] = (kind, ...)
+    for i, (name, spec) in enumerate((inputs or {}).items()):
+        bounds = {k: spec[k] for k in ("minimum", "maximum") if k in spec}
+        fields[f"input_{i}"] = (Annotated[float | None, Field(
+            default=None, alias=name, allow_inf_nan=False, ge=bounds.get("minimum"), le=bounds.get("maximum"),
+            description=spec["description"] + " (read by the business rules, not scored)")], None)
+    return create_model("Applicant", __config__=ConfigDict(extra="forbid", strict=True, validate_by_alias=True,
+                                                           validate_by_name=False, title="Applicant"),
+                        **fields)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({json.dumps(value)})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"a string ({json.dumps(shown)})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+class _Problems:
+    """Turns pydantic errors into answers that name the applicant and the field."""
+
+    def __init__(self, card: Card, inputs: dict[str, dict]):
+        self.card = card
+        self.categorical = {f["name"]: next((c for b in f["bins"] if b["kind"] == "categories"
+                                             for c in b["categories"]), "")
+                            for f in card.features if f["type"] == "categorical"}
+        self.allowed = ["id", *card.feature_names, *inputs]
+
+    def message(self, field: str | None, kind: str, item: dict) -> str:
+        value = item.get("input")
+        if kind == "missing":
+            return ("required: every feature of the card must be given (null when the value is not "
+                    "known, scored in the feature's missing bin)")
+        if kind == "extra_forbidden":
+            return (f"unknown field: not a feature of card {self.card.version} nor an input of the "
+                    f"business rules (expected: {', '.join(self.allowed)})")
+        if kind in ("model_type", "model_attributes_type", "dict_type"):
+            return f"expected an applicant object, got {_json_type(value)}"
+        if field == "id" and kind in ("string_type", "int_type"):
+            return f"expected a string, an integer or null, got {_json_type(value)}"
+        if kind == "string_type" and field in self.categorical:
+            return (f"expected a string or null (categories are text, e.g. {json.dumps(self.categorical[field])}), "
+                    f"got {_json_type(value)}")
+        if kind in ("float_type", "float_parsing"):
+            return f"expected a number or null, got {_json_type(value)}"
+        if kind == "finite_number":
+            return "expected a finite number (not NaN or infinity)"
+        if kind == "string_unicode":
+            return "expected valid Unicode text"
+        return f"{item['msg']} (got {_json_type(value)})"
+
+    def from_error(self, error: ValidationError, batch: bool) -> list[dict]:
+        out, seen = [], set()
+        for item in error.errors(include_url=False):
+            loc = list(item["loc"])
+            applicant = loc.pop(0) if batch and loc and isinstance(loc[0], int) else (None if batch else 0)
+            field = loc[0] if loc and isinstance(loc[0], str) else None
+            key = (applicant, field)
+            if key in seen:   # a union (id) reports one error per branch: say it once
+                continue
+            seen.add(key)
+            where = ["body"] + ([applicant] if batch else []) + ([field] if field else [])
+            prefix = (f"applicant {applicant}" if batch else "applicant") + (f", field '{field}'" if field else "")
+            out.append({"loc": where, "applicant": applicant, "field": field, "type": item["type"],
+                        "msg": f"{prefix}: {self.message(field, item['type'], item)}"})
+        return out
+
+
+def _problem(status: int, kind: str, message: str, **extra) -> JSONResponse:
+    return JSONResponse({"detail": [{"loc": ["body"], "type": kind, "msg": message, **extra}]}, status_code=status)
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _check_origins(origins: Sequence[str]) -> list[str]:
+    bad = [o for o in origins if o != "*" and not _ORIGIN.match(o)]
+    if bad:
+        raise ScorecardError(f"CORS origins {bad}: expected scheme://host[:port] with no path or trailing "
+                             "slash (e.g. https://lender.example), or '*' to allow any origin")
+    return list(origins)
+
+
+# -- the app ----------------------------------------------------------------------------------
+def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DEFAULT_RULES, *,
+               cors_origins: Sequence[str] = (), max_applicants: int = MAX_APPLICANTS,
+               max_body_bytes: int = MAX_BODY_BYTES, n_reasons: int = 4) -> FastAPI:
+    """The scoring service for one card and one rules file, both checked now.
+
+    Raises
+    ------
+    ScorecardError
+        :class:`~scorecard.errors.CardError` for a bad card,
+        :class:`~scorecard.rules.RulesError` for bad rules or rules that contradict the card,
+        or a bad CORS origin.
+    """
+    card = load(card_path)
+    rules = load_rules(rules_path)
+    warnings = check_against_card(rules, card)
+    for warning in warnings:
+        log.warning(warning)
+    origins = _check_origins(cors_origins)
+    Applicant = applicant_model(card, rules.inputs)
+    one = TypeAdapter(Applicant)
+    many = TypeAdapter(list[Applicant])
+    problems = _Problems(card, rules.inputs)
+    feature_of_code = {f["reason_code"]: f["name"] for f in card.features}
+    numeric = [f["name"] for f in card.features if f["type"] == "numeric"]
+    applicant_schema = Applicant.model_json_schema(by_alias=True)
+    result_schema = ScoreResult.model_json_schema()
+
+    app = FastAPI(
+        title="Scorecard service",
+        version=__version__,
+        description=(f"Scores applicants with card {card.version} ({card.document['name']}) and applies "
+                     f"business rules {rules.version}. Every answer names the card and rules versions."),
+    )
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type"], allow_credentials=False)
+    app.state.card, app.state.rules, app.state.warnings = card, rules, warnings
+
+    @app.exception_handler(ScorecardError)
+    async def _scorecard_error(request: Request, error: ScorecardError):
+        return _problem(422, "scorecard_error", str(error))
+
+    def score_records(records: list[dict]) -> list[dict]:
+        frame = pd.DataFrame.from_records(records, columns=["id", *card.feature_names, *rules.inputs])
+        for name in [*numeric, *rules.inputs]:
+            frame[name] = pd.to_numeric(frame[name]).astype("float64")
+        applied = card.apply(frame, n_reasons).to_dict(orient="records")
+        results = []
+        for record, row in zip(records, applied):
+            score = int(row["score"])
+            outcome = rules.evaluate(score, record)
+            reasons = []
+            for k in range(1, n_reasons + 1):
+                code = row[f"reason_{k}"]
+                if code is not None:
+                    reasons.append(Reason(code=code, text=row[f"reason_{k}_text"], feature=feature_of_code.get(code),
+                                          points_lost=int(row[f"reason_{k}_points_lost"])))
+            loan = outcome.max_loan_amount
+            results.append(ScoreResult(
+                id=record["id"], score=score,
+                points={name: int(row[f"points_{name}"]) for name in card.feature_names},
+                band=outcome.band, decision=outcome.decision, score_decision=outcome.score_decision,
+                policy_rule=outcome.policy_rule.as_dict() if outcome.policy_rule else None,
+                policy_rules_fired=[h.as_dict() for h in outcome.policy_hits],
+                reasons=reasons,
+                unseen_categories=[f for f in row[UNSEEN_FLAG].split(",") if f],
+                max_loan_amount=int(loan) if float(loan).is_integer() else loan,
+                model_version=card.version, rules_version=rules.version,
+            ).model_dump(mode="json"))
+        return results
+
+    body_doc = {"oneOf": [applicant_schema, {"type": "array", "items": applicant_schema,
+                                             "maxItems": max_applicants}]}
+    result_doc = {"oneOf": [result_schema, {"type": "array", "items": result_schema}]}
+
+    @app.post(
+        "/score",
+        summary="Score one applicant or a list of them",
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": body_doc}}}},
+        responses={200: {"description": "One result per applicant, in order",
+                         "content": {"application/json": {"schema": result_doc}}},
+                   400: {"description": "The body is not JSON"},
+                   413: {"description": f"Over {max_body_bytes} bytes or over {max_applicants} applicants"},
+                   415: {"description": "Not application/json"},
+                   422: {"description": "An applicant does not fit the card: the field and the problem"}},
+    )
+    async def score(request: Request):
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            return _problem(415, "unsupported_media_type",
+                            f"expected Content-Type application/json, got {media or 'none'}")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_body_bytes:
+            return _problem(413, "body_too_large", f"request body of {int(declared)} bytes is over the limit of "
+                                                   f"{max_body_bytes} bytes", limit=max_body_bytes)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_body_bytes:
+                return _problem(413, "body_too_large", f"request body is over the limit of {max_body_bytes} bytes",
+                                limit=max_body_bytes)
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        try:
+            data = json.loads(body, parse_constant=_reject_constant, object_pairs_hook=_object_without_duplicates)
+        except _DuplicateKey as error:
+            return _problem(422, "duplicate_key", f"key {json.dumps(str(error))} appears twice in one object")
+        except RecursionError:
+            return _problem(400, "json_invalid", "body is not valid JSON: nested too deeply")
+        except ValueError as error:   # JSONDecodeError, bad UTF-8, NaN/Infinity, over-long integers
+            return _problem(400, "json_invalid", f"body is not valid JSON: {error}")
+
+        batch = isinstance(data, list)
+        if not batch and not isinstance(data, dict):
+            return _problem(422, "body_type", f"expected an applicant object or a list of them, got {_json_type(data)}")
+        if batch and len(data) > max_applicants:
+            return _problem(413, "too_many_applicants", f"at most {max_applicants} applicants per request, got "
+                                                        f"{len(data)}: send them in several requests",
+                            limit=max_applicants)
+        try:
+            parsed = many.validate_python(data) if batch else [one.validate_python(data)]
+        except ValidationError as error:
+            detail = problems.from_error(error, batch)
+            more = len(detail) - MAX_ERRORS
+            content = {"detail": detail[:MAX_ERRORS]}
+            if more > 0:
+                content["more"] = f"{more} more problems not listed"
+            return JSONResponse(content, status_code=422)
+        records = [p.model_dump(by_alias=True) for p in parsed]
+        results = await run_in_threadpool(score_records, records) if records else []
+        return JSONResponse(results if batch else results[0])
+
+    @app.get("/scorecard", summary="The card JSON this service scores with")
+    def scorecard_document():
+        return JSONResponse(card.document)
+
+    @app.get("/rules", summary="The business rules JSON this service applies")
+    def rules_document():
+        return JSONResponse(rules.document)
+
+    @app.get("/health", summary="Status and the versions of the card and the rules")
+    def health():
+        return {"status": "ok", "model_version": card.version, "card_name": card.document["name"],
+                "rules_version": rules.version, "rules_sha256": rules.sha256, "service_version": __version__,
+                "max_applicants": max_applicants, "max_body_bytes": max_body_bytes, "warnings": warnings}
+
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the service with uvicorn (127.0.0.1:8000 unless told otherwise)."""
+    parser = argparse.ArgumentParser(prog="python -m scorecard.service", description=__doc__.split("\n")[0])
+    parser.add_argument("--card", default=str(DEFAULT_CARD), help="scorecard JSON (default: %(default)s)")
+    parser.add_argument("--rules", default=str(DEFAULT_RULES), help="business rules JSON (default: %(default)s)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    parser.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN",
+                        help=f"origin allowed to call the service from a browser, e.g. https://lender.example; "
+                             f"repeat for several (default: ${CORS_ENV}, comma-separated, else none)")
+    parser.add_argument("--max-applicants", type=int, default=MAX_APPLICANTS, help="per request (default: %(default)s)")
+    parser.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES, help="per request (default: %(default)s)")
+    args = parser.parse_args(argv)
+    origins = args.cors_origin
+    if origins is None:
+        origins = [o.strip() for o in os.environ.get(CORS_ENV, "").split(",") if o.strip()]
+    if not 0 < args.port < 65536:
+        parser.error(f"--port must be between 1 and 65535, got {args.port}")
+    if args.max_applicants < 1 or args.max_body_bytes < 1:
+        parser.error("--max-applicants and --max-body-bytes must be positive")
+    try:
+        app = create_app(args.card, args.rules, cors_origins=origins, max_applicants=args.max_applicants,
+                         max_body_bytes=args.max_body_bytes)
+    except ScorecardError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

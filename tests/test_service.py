@@ -1,0 +1,498 @@
+"""The scoring service: the card and the business rules behind HTTP.
+
+Real test-set applicants scored over HTTP get exactly ``Card.apply``'s points and scores; the
+decisions follow the cut-offs and policy rules of ``business_rules/rules.json``; every bad input
+gets a 4xx answer naming the field or the limit (never a 500); a bad rules file refuses to start.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+with warnings.catch_warnings():   # starlette 1.x would rather have httpx2 than httpx: harmless here
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from scorecard import card as cardlib
+from scorecard.errors import ScorecardError
+from scorecard.rules import DEFAULT_RULES, RulesError, load_rules
+from scorecard.service import DEFAULT_CARD, MAX_APPLICANTS, MAX_BODY_BYTES, create_app, main
+
+from conftest import ROOT
+
+N_ROWS = 200
+
+
+@pytest.fixture(scope="module")
+def card():
+    return cardlib.load(DEFAULT_CARD)
+
+
+@pytest.fixture(scope="module")
+def rules_doc():
+    return json.loads(DEFAULT_RULES.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def client():
+    return TestClient(create_app(DEFAULT_CARD, DEFAULT_RULES), raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def test_rows():
+    """The first 200 applicants of the real out-of-time test set, as the ETL makes them."""
+    from scorecard import etl
+    from scorecard.config import load_params
+
+    result = etl.run(load_params(ROOT / "params.yaml"), root=ROOT)
+    return result.test.head(N_ROWS).reset_index(drop=True)
+
+
+def records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
+    """Rows as JSON objects: NaN becomes null, numpy scalars plain numbers."""
+    out = []
+    for row in frame[columns].to_dict(orient="records"):
+        out.append({k: (None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+                        else v.item() if isinstance(v, np.generic) else v) for k, v in row.items()})
+    return out
+
+
+@pytest.fixture(scope="module")
+def good(card, test_rows):
+    """One real applicant that scores to approve, with every policy field passing."""
+    scores = card.score(test_rows)
+    ok = (scores >= 560) & (test_rows["annual_inc"] >= 30000) & (test_rows["dti"] < 20) & (test_rows["loan_to_income"] < 0.3)
+    row = records(test_rows[ok].head(1), card.feature_names + ["annual_inc"])[0]
+    return row
+
+
+def expected_decision(score: int, cut: dict) -> str:
+    if score < cut["decline_below"]:
+        return "decline"
+    return "approve" if score >= cut["approve_from"] else "refer"
+
+
+def expected_band(score: int, bands: list[dict]) -> dict:
+    inside = [b for b in bands if b["min_score"] is None or score >= b["min_score"]]
+    return inside[-1]
+
+
+def worst(*decisions: str) -> str:
+    order = ["approve", "refer", "decline"]
+    return max(decisions, key=order.index)
+
+
+def detail(response) -> list[dict]:
+    body = response.json()
+    assert "detail" in body, body
+    return body["detail"]
+
+
+def messages(response) -> str:
+    return " | ".join(d["msg"] for d in detail(response))
+
+
+# -- scoring real applicants --------------------------------------------------------------------
+def test_real_applicants_score_exactly_as_the_card(client, card, test_rows, rules_doc):
+    """Feature columns only, NaN as null: points, score, reasons and flags equal Card.apply."""
+    body = records(test_rows, card.feature_names)
+    assert any(v is None for row in body for v in row.values()), "the sample should hold missing values"
+    response = client.post("/score", json=body)
+    assert response.status_code == 200, response.text
+    results = response.json()
+    assert len(results) == N_ROWS
+    applied = card.apply(test_rows[card.feature_names])
+    assert [r["score"] for r in results] == applied["score"].astype(int).tolist()
+    for name in card.feature_names:
+        assert [r["points"][name] for r in results] == applied[f"points_{name}"].astype(int).tolist(), name
+    for i, result in enumerate(results):
+        row = applied.iloc[i]
+        want = [(row[f"reason_{k}"], row[f"reason_{k}_text"], int(row[f"reason_{k}_points_lost"]))
+                for k in range(1, 5) if row[f"reason_{k}"] is not None]
+        assert [(r["code"], r["text"], r["points_lost"]) for r in result["reasons"]] == want
+        assert result["unseen_categories"] == [f for f in row[cardlib.UNSEEN_FLAG].split(",") if f]
+        assert result["model_version"] == card.version
+        assert result["rules_version"] == rules_doc["version"]
+        assert result["id"] is None
+        # Without annual_inc the minimum income rule cannot be checked: the rules refer.
+        assert result["score_decision"] == expected_decision(result["score"], rules_doc["cutoffs"])
+        assert "min_annual_income" in [h["rule"] for h in result["policy_rules_fired"]]
+        assert result["decision"] in ("refer", "decline")
+
+
+def test_decisions_follow_cutoffs_and_policy_rules(client, card, test_rows, rules_doc):
+    body = records(test_rows, card.feature_names + ["annual_inc"])
+    for i, row in enumerate(body):
+        row["id"] = f"app-{i}"
+    response = client.post("/score", json=body)
+    assert response.status_code == 200, response.text
+    results = response.json()
+    cut, bands = rules_doc["cutoffs"], rules_doc["score_bands"]
+    seen = set()
+    for i, (row, result) in enumerate(zip(body, results)):
+        assert result["id"] == f"app-{i}"
+        score = result["score"]
+        from_score = expected_decision(score, cut)
+        assert result["score_decision"] == from_score
+        band = expected_band(score, bands)
+        assert result["band"] == band["band"]
+        fired = []
+        if row["annual_inc"] is None or row["annual_inc"] < 12000:
+            fired.append("min_annual_income")
+        if row["dti"] is None or row["dti"] >= 30:
+            fired.append("max_dti")
+        if row["loan_to_income"] is None or row["loan_to_income"] > 0.5:
+            fired.append("max_loan_to_income")
+        assert [h["rule"] for h in result["policy_rules_fired"]] == fired
+        decision = worst(from_score, *[h["action"] for h in result["policy_rules_fired"]])
+        assert result["decision"] == decision
+        if not fired:
+            assert result["decision"] == from_score and result["policy_rule"] is None
+        assert result["max_loan_amount"] == (0 if decision == "decline" else band["max_loan_amount"])
+        seen.add(result["decision"])
+    assert seen == {"approve", "refer", "decline"}, "the sample should reach every decision"
+
+
+def test_single_applicant_in_single_result_out(client, card, good):
+    response = client.post("/score", json={**good, "id": 17})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert isinstance(result, dict) and result["id"] == 17
+    assert result["score"] == int(card.score(pd.DataFrame([good]))[0])
+    assert result["decision"] == "approve" and result["policy_rule"] is None
+    assert result["max_loan_amount"] > 0
+
+
+def test_policy_rule_overrides_the_score(client, good):
+    low_income = client.post("/score", json={**good, "annual_inc": 9000}).json()
+    assert low_income["score_decision"] == "approve"
+    assert low_income["decision"] == "decline"
+    assert low_income["policy_rule"]["rule"] == "min_annual_income"
+    assert low_income["policy_rule"]["reason_code"] == "P01"
+    assert "12,000" in low_income["policy_rule"]["reason_text"]
+    assert low_income["policy_rule"]["value"] == 9000 and low_income["max_loan_amount"] == 0
+
+    high_dti = client.post("/score", json={**good, "dti": 35.0}).json()
+    assert high_dti["decision"] == "decline" and high_dti["policy_rule"]["reason_code"] == "P02"
+
+    both = client.post("/score", json={**good, "annual_inc": 9000, "loan_to_income": 0.9}).json()
+    assert [h["reason_code"] for h in both["policy_rules_fired"]] == ["P01", "P03"]
+    assert both["policy_rule"]["reason_code"] == "P01"   # the first rule that decided
+
+    no_income = client.post("/score", json={**good, "annual_inc": None}).json()
+    assert no_income["decision"] == "refer" and no_income["policy_rule"]["missing"] is True
+    assert "not given" in no_income["policy_rule"]["reason_text"]
+    assert no_income["max_loan_amount"] > 0
+
+
+def test_unseen_category_is_scored_and_flagged(client, card, good):
+    row = {**good, "purpose": "space_travel"}
+    result = client.post("/score", json=row).json()
+    assert result["unseen_categories"] == ["purpose"]
+    assert result["score"] == int(card.score(pd.DataFrame([row]))[0])
+
+
+def test_empty_list_gives_empty_list(client):
+    response = client.post("/score", json=[])
+    assert response.status_code == 200 and response.json() == []
+
+
+# -- bad input: 4xx naming the field or the limit, never 500 -------------------------------------
+INF = "<a number too large for a float>"
+
+
+def _without(row, key):
+    return {k: v for k, v in row.items() if k != key}
+
+
+BAD_APPLICANTS = {
+    "missing field": (lambda g: _without(g, "dti"), "dti", "required"),
+    "wrong type": (lambda g: {**g, "revol_util": "high"}, "revol_util", "expected a number"),
+    "number for a string": (lambda g: {**g, "term": 36}, "term", "expected a string"),
+    "unknown field": (lambda g: {**g, "favourite_colour": "blue"}, "favourite_colour", "unknown field"),
+    "boolean for a number": (lambda g: {**g, "pub_rec": True}, "pub_rec", "boolean"),
+    "list for a number": (lambda g: {**g, "total_acc": [1, 2]}, "total_acc", "expected a number"),
+    "object for a string": (lambda g: {**g, "purpose": {"a": 1}}, "purpose", "expected a string"),
+    "infinite number": (lambda g: {**g, "dti": INF}, "dti", "finite"),   # 1e999 reads as infinity
+    "over-long category": (lambda g: {**g, "purpose": "x" * 1000}, "purpose", "200"),
+    "input below its minimum": (lambda g: {**g, "annual_inc": -5}, "annual_inc", "greater than or equal to 0"),
+    "string for an input": (lambda g: {**g, "annual_inc": "50000"}, "annual_inc", "expected a number"),
+    "bad id": (lambda g: {**g, "id": [1]}, "id", "expected a string, an integer"),
+    "id too long": (lambda g: {**g, "id": "z" * 500}, "id", "200"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_APPLICANTS))
+def test_bad_applicant_is_422_naming_the_field(client, good, case):
+    make, field, words = BAD_APPLICANTS[case]
+    for body, where in ((make(good), ["body", field]), ([good, make(good)], ["body", 1, field])):
+        text = json.dumps(body).replace(json.dumps(INF), "1e999")
+        response = client.post("/score", content=text, headers={"Content-Type": "application/json"})
+        assert response.status_code == 422, (case, response.text)
+        items = detail(response)
+        assert [d["loc"] for d in items] == [where], items
+        assert items[0]["field"] == field
+        assert f"field '{field}'" in items[0]["msg"] and words in items[0]["msg"], items[0]["msg"]
+
+
+def test_every_problem_of_a_batch_is_listed(client, good):
+    body = [good, {**good, "term": 60, "dti": "x"}, _without(good, "pub_rec"), 5]
+    response = client.post("/score", json=body)
+    assert response.status_code == 422
+    locs = {tuple(d["loc"]) for d in detail(response)}
+    assert locs == {("body", 1, "term"), ("body", 1, "dti"), ("body", 2, "pub_rec"), ("body", 3)}
+    assert "applicant 3: expected an applicant object" in messages(response)
+
+
+def raw_post(client, body: bytes | str, content_type="application/json"):
+    return client.post("/score", content=body, headers={"Content-Type": content_type})
+
+
+@pytest.mark.parametrize("body, status, words", [
+    (b'{"term": "36", ', 400, "not valid JSON"),
+    (b"", 400, "not valid JSON"),
+    (b"not json at all", 400, "not valid JSON"),
+    (b"\xff\xfe\x00garbage", 400, "not valid JSON"),
+    (b'{"dti": NaN}', 400, "NaN is not a JSON number"),
+    (b'{"dti": Infinity}', 400, "Infinity is not a JSON number"),
+    (b"[" * 100_000 + b"]" * 100_000, 400, "nested too deeply"),
+    (b"9" * 5000, 400, "not valid JSON"),
+    (b'"an applicant"', 422, "expected an applicant object or a list"),
+    (b"42", 422, "expected an applicant object or a list"),
+    (b'{"dti": 1, "dti": 2}', 422, '"dti" appears twice'),
+])
+def test_malformed_body_is_4xx(client, body, status, words):
+    response = raw_post(client, body)
+    assert response.status_code == status, response.text
+    assert words in messages(response)
+
+
+def test_wrong_content_type_is_415(client, good):
+    response = raw_post(client, json.dumps(good), content_type="text/plain")
+    assert response.status_code == 415 and "application/json" in messages(response)
+
+
+def test_too_many_applicants_is_413_naming_the_limit(client, good):
+    ok = client.post("/score", json=[good] * MAX_APPLICANTS)
+    assert ok.status_code == 200 and len(ok.json()) == MAX_APPLICANTS
+    response = client.post("/score", json=[good] * (MAX_APPLICANTS + 1))
+    assert response.status_code == 413
+    assert f"at most {MAX_APPLICANTS} applicants" in messages(response)
+    assert detail(response)[0]["limit"] == MAX_APPLICANTS
+
+
+def test_oversized_body_is_413_naming_the_limit(client, good):
+    big = json.dumps([{**good, "id": "x" * 150}] * 5000).encode()
+    assert len(big) > MAX_BODY_BYTES
+    response = raw_post(client, big)
+    assert response.status_code == 413 and str(MAX_BODY_BYTES) in messages(response)
+
+    def chunks():   # no Content-Length: the limit holds for a streamed body too
+        for start in range(0, len(big), 65536):
+            yield big[start:start + 65536]
+
+    response = client.post("/score", content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 413 and str(MAX_BODY_BYTES) in messages(response)
+
+
+JUNK = [None, 0, -1, 1e308, -1e308, 2 ** 70, 0.1, "", " ", "36", "x" * 300, "\u0000", "é", True, False,
+        [], {}, [None], {"a": None}]
+
+
+def test_no_junk_value_gives_a_500(client, card, good):
+    """Every feature and every input gets every junk value: 200 or 422, never a 500."""
+    for name in ["id", *card.feature_names, "annual_inc"]:
+        body = [{**good, name: value} for value in JUNK]
+        response = client.post("/score", json=body)
+        assert response.status_code in (200, 422), (name, response.text)
+        for i, value in enumerate(JUNK):
+            response = client.post("/score", json={**good, name: value})
+            assert response.status_code in (200, 422), (name, value, response.text)
+    for path in ("/score", "/health", "/scorecard", "/rules", "/nowhere"):
+        for method in ("get", "post", "put", "delete"):
+            assert getattr(client, method)(path).status_code < 500, (method, path)
+
+
+def test_lone_surrogate_in_a_category_is_422(client, good):
+    body = json.dumps({**good, "purpose": "\ud800"})   # valid JSON escape, not valid Unicode
+    response = raw_post(client, body)
+    assert response.status_code == 422 and "purpose" in messages(response)
+
+
+# -- the other endpoints ----------------------------------------------------------------------
+def test_health_names_card_and_rules_versions(client, card, rules_doc):
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["model_version"] == card.version
+    assert body["rules_version"] == rules_doc["version"]
+    # The default rules were calibrated on the committed card; a rebuilt card only warns.
+    calibrated = rules_doc["calibrated_on"]["model_version"] == card.version
+    assert (body["warnings"] == []) == calibrated, body["warnings"]
+
+
+def test_scorecard_endpoint_serves_the_card(client):
+    response = client.get("/scorecard")
+    assert response.status_code == 200
+    assert response.json() == json.loads(DEFAULT_CARD.read_text(encoding="utf-8"))
+
+
+def test_rules_endpoint_and_openapi(client, rules_doc):
+    assert client.get("/rules").json() == rules_doc
+    spec = client.get("/openapi.json")
+    assert spec.status_code == 200
+    body_schema = spec.json()["paths"]["/score"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body_schema["oneOf"][1]["maxItems"] == MAX_APPLICANTS
+
+
+def test_cors_is_off_unless_origins_are_listed(good):
+    preflight = {"Origin": "https://lender.example", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"}
+    closed = TestClient(create_app())
+    response = closed.options("/score", headers=preflight)
+    assert "access-control-allow-origin" not in response.headers
+    response = closed.post("/score", json=good, headers={"Origin": "https://lender.example"})
+    assert "access-control-allow-origin" not in response.headers
+
+    open_to_one = TestClient(create_app(cors_origins=["https://lender.example"]))
+    response = open_to_one.options("/score", headers=preflight)
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "https://lender.example"
+    response = open_to_one.options("/score", headers={**preflight, "Origin": "https://evil.example"})
+    assert response.headers.get("access-control-allow-origin") != "https://evil.example"
+
+    with pytest.raises(ScorecardError, match="CORS origins"):
+        create_app(cors_origins=["https://lender.example/"])
+
+
+# -- the rules file ---------------------------------------------------------------------------
+def write_rules(tmp_path, change) -> str:
+    doc = json.loads(DEFAULT_RULES.read_text(encoding="utf-8"))
+    change(doc)
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def _set(path, value):
+    def change(doc):
+        node = doc
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    return change
+
+
+def _append_rule(**rule):
+    def change(doc):
+        base = copy.deepcopy(doc["policy_rules"][0])
+        base.update(rule)
+        doc["policy_rules"].append(base)
+    return change
+
+
+BAD_RULES = {
+    "overlapping cut-offs": (_set(["cutoffs", "decline_below"], 560),
+                             "cutoffs: decline_below (560) must be below approve_from (540): "
+                             "the decline and approve ranges overlap"),
+    "no refer range": (_set(["cutoffs", "approve_from"], 520), "leave no refer range"),
+    "cut-off inside a band": (_set(["cutoffs", "decline_below"], 525), "cutoffs.decline_below: 525 is not the min_score"),
+    "bands out of order": (_set(["score_bands", 4, "min_score"], 535),
+                           "score_bands[4] 'B': min_score 535 must be above the previous band's 540"),
+    "loan limit falls with the score": (_set(["score_bands", 5, "max_loan_amount"], 1000),
+                                        "score_bands[5] 'A': max_loan_amount 1000 is below"),
+    "declined band lends": (_set(["score_bands", 0, "max_loan_amount"], 100),
+                            "score_bands[0] 'F': the band lies below cutoffs.decline_below"),
+    "first band bounded": (_set(["score_bands", 0, "min_score"], 400), "score_bands[0] 'F': the lowest band"),
+    "rule on a field the request lacks": (_set(["policy_rules", 1, "field"], "debt_to_income"),
+                                          "policy_rules[1] 'max_dti': field 'debt_to_income' is neither"),
+    "rule on a categorical feature": (_set(["policy_rules", 1, "field"], "purpose"),
+                                      "policy_rules[1] 'max_dti': field 'purpose' is a categorical feature"),
+    "bad operator": (_set(["policy_rules", 2, "operator"], "=>"), "policy_rules[2] 'max_loan_to_income'.operator"),
+    "duplicate rule id": (_append_rule(reason_code="P09"), "policy_rules[3] 'min_annual_income': id"),
+    "contradicting rules": (_append_rule(id="max_income", reason_code="P09", operator=">", threshold=10000),
+                            "policy_rules[0] 'min_annual_income' (annual_inc < 12000) and "
+                            "policy_rules[3] 'max_income' (annual_inc > 10000) together fire for every value"),
+    "card reason code": (_set(["policy_rules", 0, "reason_code"], "R01"),
+                         "policy_rules[0] 'min_annual_income': reason_code 'R01' is the card's reason code"),
+    "unreachable approve": (lambda doc: [_set(["cutoffs", "approve_from"], 700)(doc)]
+                            + [_set(["score_bands", i, "min_score"], 670 + 10 * i)(doc) for i in (3, 4, 5)],
+                            "cutoffs.approve_from: 700 is above the card's highest possible score 610"),
+    "other scaling": (_set(["calibrated_on", "pdo"], 40), "calibrated_on: the cut-offs were chosen for a card scaled"),
+    "input shadows a feature": (_set(["inputs", "dti"], {"type": "number", "description": "x"}),
+                                "inputs.dti: 'dti' is already a feature"),
+    "unknown key": (_set(["cutoffs", "refer_below"], 530), "cutoffs: Additional properties are not allowed"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_RULES))
+def test_bad_rules_refuse_to_start(tmp_path, case):
+    change, words = BAD_RULES[case]
+    path = write_rules(tmp_path, change)
+    with pytest.raises(RulesError) as error:
+        create_app(DEFAULT_CARD, path)
+    assert words in str(error.value), str(error.value)
+    assert isinstance(error.value, ScorecardError)
+
+
+def test_rules_schema_is_valid_and_the_default_rules_fit_the_card(card):
+    import jsonschema
+
+    from scorecard.rules import SCHEMA_PATH, check_against_card, schema
+
+    jsonschema.Draft202012Validator.check_schema(schema(SCHEMA_PATH))
+    rules = load_rules(DEFAULT_RULES, card)
+    assert rules.decline_below < rules.approve_from
+    assert isinstance(check_against_card(rules, card), list)
+
+
+def test_unreadable_rules_files(tmp_path):
+    with pytest.raises(RulesError, match="not found"):
+        load_rules(tmp_path / "absent.json")
+    (tmp_path / "broken.json").write_text("{", encoding="utf-8")
+    with pytest.raises(RulesError, match="not valid JSON"):
+        load_rules(tmp_path / "broken.json")
+
+
+def test_other_card_version_only_warns(tmp_path, good):
+    path = write_rules(tmp_path, _set(["calibrated_on", "model_version"], "0000000000000000"))
+    client = TestClient(create_app(DEFAULT_CARD, path))
+    warnings = client.get("/health").json()["warnings"]
+    assert len(warnings) == 1 and "calibrated on card 0000000000000000" in warnings[0]
+    assert client.post("/score", json=good).status_code == 200
+
+
+def test_a_refer_rule_refers(tmp_path, good):
+    path = write_rules(tmp_path, _append_rule(id="high_revolving_use", field="revol_util", operator=">", threshold=90,
+                                              action="refer", reason_code="P10", reason_text="Revolving use over 90%"))
+    client = TestClient(create_app(DEFAULT_CARD, path))
+    result = client.post("/score", json={**good, "revol_util": 95.0}).json()
+    assert result["decision"] == "refer" and result["policy_rule"]["reason_code"] == "P10"
+    assert result["max_loan_amount"] > 0
+
+
+# -- main ---------------------------------------------------------------------------------------
+def test_main_runs_uvicorn_on_localhost(monkeypatch):
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    monkeypatch.setenv("SCORECARD_CORS_ORIGINS", "https://a.example, https://b.example")
+    assert main(["--port", "8123"]) == 0
+    app, kwargs = calls[0]
+    assert kwargs["host"] == "127.0.0.1" and kwargs["port"] == 8123
+    assert app.state.card.version == cardlib.load(DEFAULT_CARD).version
+
+
+def test_main_refuses_bad_rules(tmp_path, capsys):
+    path = write_rules(tmp_path, _set(["cutoffs", "decline_below"], 560))
+    assert main(["--rules", str(path)]) == 2
+    assert "decline_below (560) must be below approve_from (540)" in capsys.readouterr().err
