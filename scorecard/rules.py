@@ -172,20 +172,21 @@ class Rules:
 
 
 # -- reading and checking -------------------------------------------------------------------
-def _rule_name(document: Any, index: int) -> str:
+def _item_name(document: Any, section: str, label: str, index: int) -> str:
+    """``policy_rules[1] 'max_dti'``: the list item and, when it has one, its name."""
     try:
-        rule_id = document["policy_rules"][index]["id"]
+        name = document[section][index][label]
     except (KeyError, IndexError, TypeError):
-        return f"policy_rules[{index}]"
-    return f"policy_rules[{index}] '{rule_id}'"
+        return f"{section}[{index}]"
+    return f"{section}[{index}] '{name}'"
+
+
+def _rule_name(document: Any, index: int) -> str:
+    return _item_name(document, "policy_rules", "id", index)
 
 
 def _band_name(document: Any, index: int) -> str:
-    try:
-        name = document["score_bands"][index]["band"]
-    except (KeyError, IndexError, TypeError):
-        return f"score_bands[{index}]"
-    return f"score_bands[{index}] '{name}'"
+    return _item_name(document, "score_bands", "band", index)
 
 
 def _where(document: Any, path: list) -> str:
