@@ -45,6 +45,22 @@ def params():
 
 
 @pytest.fixture(scope="session")
+def card(root):
+    """The committed card, loaded from its JSON."""
+    from scorecard import card as cardlib
+
+    return cardlib.load(root / "scorecard/scorecard.json")
+
+
+@pytest.fixture(scope="session")
+def test_set(params, root) -> pd.DataFrame:
+    """The real out-of-time test set, from the ETL (built once per session)."""
+    from scorecard import etl
+
+    return etl.run(params, root=root).test
+
+
+@pytest.fixture(scope="session")
 def pipeline(root) -> Path:
     """Run the whole pipeline (`dvc repro`, a no-op when up to date) and return the root."""
     run([str(VENV_BIN / "dvc"), "repro"], cwd=root)

@@ -25,19 +25,6 @@ from scorecard.errors import CardError
 ID = "applicant_id"
 
 
-@pytest.fixture(scope="module")
-def card(root) -> cardlib.Card:
-    return cardlib.load(root / "scorecard/scorecard.json")
-
-
-@pytest.fixture(scope="module")
-def test_set(params, root) -> pd.DataFrame:
-    """The real out-of-time test set, from the ETL (built once for this module)."""
-    from scorecard import etl
-
-    return etl.run(params, root=root).test
-
-
 # -- helpers ------------------------------------------------------------------------------
 def needs(card: cardlib.Card, *names: str) -> None:
     """Skip a test built around features the card no longer has."""

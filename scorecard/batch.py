@@ -1,0 +1,1179 @@
+"""Score a file of applicants with the card, in batch: CSV or Parquet in, CSV or Parquet out.
+
+:func:`score_file` is what ``python -m scorecard.cli score`` runs. Two engines give the same
+rows, column for column:
+
+``duckdb`` (default)
+    The input file is scanned by an embedded DuckDB (``read_csv``/``read_parquet``), checked
+    with SQL, scored by the card's SQL statement (:func:`scorecard.sql.to_sql`) and written
+    with ``COPY ... TO``. Nothing passes through pandas, so ten million rows stream in the
+    memory DuckDB is given (``memory_limit``; it spills to a temporary folder beside the
+    output when a step needs more).
+``python``
+    The reference: the file is read into pandas, checked row by row in Python and scored by
+    :meth:`Card.apply <scorecard.card.Card.apply>`. For small files.
+
+What a run guarantees
+---------------------
+* **Checked before scored.** The input must hold the id column and every feature of the card
+  (else :class:`~scorecard.errors.DataValidationError`, naming what is missing). An empty
+  file, or a header without rows, stops the run. Each row is then checked; a row with a
+  problem is *rejected*, not scored, and written to the rejects file with its id, its
+  ``line`` and the ``reason``:
+
+  - the id is empty (``column 'applicant_id': the id is empty``);
+  - the id is on several rows: every copy is rejected, since the file does not say which
+    one is right (``column 'applicant_id': id '17' is not unique: 2 rows share it
+    (lines 5, 9)``);
+  - a numeric feature holds something that is not a number (``column 'dti': expected a
+    number, got 'abc'``) or a number too large to be finite (``... expected a finite
+    number, got '1e400'``).
+
+  A row may have several problems; the reason lists them all, separated by ``"; "``.
+* **Unseen categories are scored, not rejected**: by the card's rule (the bin
+  ``unseen.bin_id`` names), and named in the ``unseen_categories`` column.
+* **Columns the card does not use are accepted** and listed in the result, never read.
+* **Every row is accounted for**: rows in = rows scored + rows rejected, checked on the files
+  as written. A run whose counts disagree publishes nothing.
+* **Atomic output.** Both files are written under hidden temporary names in their folders
+  and renamed into place at the very end, the output last: a run that fails or is killed
+  never leaves a partial file under the output's name.
+* **Reproducible.** Rows come out in input order; the same input, card and options give the
+  same bytes.
+
+How values are read
+-------------------
+* **CSV**: UTF-8 (a byte-order mark is allowed), comma-separated, ``"`` quotes (``""`` inside
+  quotes), one header line. Every cell is read as text; only an empty cell is missing
+  (``NA``, ``null`` or ``NaN`` are text, so in a numeric column they are rejected). A
+  number is written as ``[+-]digits[.digits][e[+-]digits]`` with optional spaces around it
+  (``1_000``, ``0x10``, ``1,5``, ``inf`` or ``nan`` are not numbers). A row with too many or
+  too few fields, an unclosed quote or bytes that are not UTF-8 stop the run with the line.
+  Compressed input: name it ``.csv.gz``.
+* **Parquet**: columns keep their types. A numeric feature may be an integer, decimal or
+  floating-point column (NaN is missing, infinity is rejected) or a text column (read as in
+  CSV). A categorical feature may be text, integer or floating-point.
+* **Line numbers** (``line`` in the rejects file): in a CSV the header is line 1 and the first
+  row line 2 (a field holding a line break, or a blank line, makes later numbers count rows
+  rather than physical lines); in a Parquet file the first row is 1.
+
+Output columns
+--------------
+The id column, ``score``, ``points_<feature>`` (card order), ``reason_k``, ``reason_k_text``,
+``reason_k_points_lost`` (``k = 1..n_reasons``) and ``unseen_categories``: exactly
+:meth:`Card.apply`'s columns after the id. Integers are written as 64-bit integers, text as
+text; an absent reason is empty (NULL). The rejects file holds the id column, ``line`` and
+``reason``. The format of each file follows its name: ``.csv``, ``.csv.gz`` or ``.parquet``.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import math
+import os
+import re
+import secrets
+import shutil
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from scorecard import card as cardlib
+from scorecard.errors import CardError, DataValidationError, ScorecardError
+
+ENGINES = ("duckdb", "python")
+DEFAULT_CARD = Path(__file__).with_name("scorecard.json")
+DEFAULT_ID = "applicant_id"
+DEFAULT_MEMORY_LIMIT = "1GB"
+#: A number as text: optional spaces, sign, digits with an optional point, optional exponent.
+#: The same pattern is used by both engines (Python ``re.fullmatch``, DuckDB ``regexp_full_match``).
+NUMBER_PATTERN = r" *[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)? *"
+#: Values quoted in a reason are cut to this many characters (then "...").
+SHOWN_CHARS = 40
+#: Lines listed in a duplicate-id reason before "and N more".
+SHOWN_LINES = 5
+LINE = "line"
+REASON = "reason"
+#: The steps each engine reports to a progress callback, in order.
+ENGINE_STEPS = {
+    "duckdb": ("checking ids", "checking values", "scoring", "writing rejects", "summarising"),
+    "python": ("reading", "checking values", "scoring", "writing rejects", "summarising"),
+}
+_INTERNAL = ("sc_line", "sc_key", "sc_id", "file_row_number")
+_NUMBER = re.compile(NUMBER_PATTERN)
+
+#: ``progress(step, fraction)``: ``step`` is one of :data:`ENGINE_STEPS`; ``fraction`` is in
+#: [0, 1], or None when the step's progress is unknown.
+ProgressCallback = Callable[[str, "float | None"], None]
+
+
+class BatchError(ScorecardError):
+    """A batch run cannot go on (bad paths or options, a file the engine cannot read)."""
+
+
+# -- files and formats ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FileFormat:
+    """How a file is stored, from its name: ``csv`` (``gzip`` or not) or ``parquet``."""
+
+    kind: str
+    compression: str | None = None
+
+    @property
+    def label(self) -> str:
+        return "CSV (gzip)" if self.compression == "gzip" else "CSV" if self.kind == "csv" else "Parquet"
+
+
+def file_format(path: str | Path) -> FileFormat:
+    """The format of a file from its name.
+
+    Raises
+    ------
+    BatchError
+        The name ends neither in ``.csv``, ``.csv.gz`` nor ``.parquet``.
+    """
+    name = Path(path).name.lower()
+    if name.endswith(".csv.gz"):
+        return FileFormat("csv", "gzip")
+    if name.endswith(".csv"):
+        return FileFormat("csv")
+    if name.endswith(".parquet") or name.endswith(".pq"):
+        return FileFormat("parquet")
+    raise BatchError(f"{path}: unsupported file type; name it .csv, .csv.gz or .parquet")
+
+
+def _split_suffix(path: Path) -> tuple[str, str]:
+    name = path.name
+    lower = name.lower()
+    for suffix in (".csv.gz", ".csv", ".parquet", ".pq"):
+        if lower.endswith(suffix):
+            return name[: -len(suffix)], name[-len(suffix):]
+    return path.stem, path.suffix
+
+
+def default_rejects_path(output: str | Path) -> Path:
+    """The rejects file of ``output``: ``.rejects`` before the extension.
+
+    ``scores.csv`` -> ``scores.rejects.csv``, ``scores.csv.gz`` -> ``scores.rejects.csv.gz``,
+    ``scores.parquet`` -> ``scores.rejects.parquet``.
+    """
+    output = Path(output)
+    stem, suffix = _split_suffix(output)
+    return output.with_name(f"{stem}.rejects{suffix}")
+
+
+def _arrow_kind(data_type) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(data_type):
+        data_type = data_type.value_type
+    if pa.types.is_integer(data_type):
+        return "integer"
+    if pa.types.is_floating(data_type):
+        return "floating"
+    if pa.types.is_decimal(data_type):
+        return "decimal"
+    if pa.types.is_string(data_type) or pa.types.is_large_string(data_type) or pa.types.is_string_view(data_type):
+        return "text"
+    if pa.types.is_null(data_type):
+        return "null"
+    return "other"
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """What :func:`inspect_input` learns about an input file without reading its rows.
+
+    Attributes
+    ----------
+    path, format
+        The file and its format.
+    columns
+        Column names in file order (for a CSV, the header).
+    kinds
+        Per column: ``"text"``, ``"integer"``, ``"floating"``, ``"decimal"``, ``"null"``
+        (a Parquet column with no values) or ``"other"``; every CSV column is ``"text"``.
+    types
+        Per column, the stored type as a reader would name it (for messages).
+    """
+
+    path: Path
+    format: FileFormat
+    columns: list[str]
+    kinds: dict[str, str]
+    types: dict[str, str]
+
+
+def _open_text(path: Path, fmt: FileFormat):
+    raw = gzip.open(path, "rb") if fmt.compression == "gzip" else open(path, "rb")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+
+
+def _csv_reader(handle):
+    return csv.reader(handle, delimiter=",", quotechar='"', doublequote=True, strict=True)
+
+
+def inspect_input(path: str | Path) -> InputFile:
+    """Read an input file's header (CSV) or schema (Parquet) and check it is not empty.
+
+    Raises
+    ------
+    DataValidationError
+        The file is missing, empty, has a header but no rows, or cannot be read.
+    BatchError
+        The file type is not supported.
+    """
+    path = Path(path)
+    fmt = file_format(path)
+    if not path.is_file():
+        raise DataValidationError(f"{path}: file not found")
+    if fmt.kind == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            metadata = pq.ParquetFile(path).metadata
+            schema = metadata.schema.to_arrow_schema()
+        except Exception as error:  # pyarrow raises several kinds for a file that is not Parquet
+            raise DataValidationError(f"{path}: not a readable Parquet file ({_one_line(error)})") from None
+        if len(schema) == 0:
+            raise DataValidationError(f"{path}: the file is empty; expected columns and rows")
+        if metadata.num_rows == 0:
+            raise DataValidationError(f"{path}: the file has columns but no rows")
+        columns = list(schema.names)
+        kinds = {f.name: _arrow_kind(f.type) for f in schema}
+        types = {f.name: str(f.type) for f in schema}
+        return InputFile(path, fmt, columns, kinds, types)
+    try:
+        with _open_text(path, fmt) as handle:
+            reader = _csv_reader(handle)
+            header = next((row for row in reader if row), None)
+            if header is None:
+                raise DataValidationError(f"{path}: the file is empty; expected a header line and rows")
+            first = next((row for row in reader if row), None)
+    except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
+        raise DataValidationError(f"{path}: cannot read the file ({_one_line(error)})") from None
+    except UnicodeDecodeError as error:
+        raise DataValidationError(f"{path}: not UTF-8 text near byte {error.start}; save the file as UTF-8") from None
+    except csv.Error as error:
+        raise DataValidationError(f"{path}: malformed CSV near the start: {error}") from None
+    if first is None:
+        raise DataValidationError(f"{path}: the file has a header but no data rows")
+    return InputFile(path, fmt, header, {c: "text" for c in header}, {c: "text" for c in header})
+
+
+# -- the plan: which columns, read how --------------------------------------------------------
+@dataclass(frozen=True)
+class Plan:
+    """The columns a run reads and how, shared by both engines."""
+
+    source: InputFile
+    card: cardlib.Card
+    id_column: str
+    n_reasons: int
+    numeric: list[str]
+    categorical: list[str]
+    extra_columns: list[str]
+
+    @property
+    def features(self) -> list[str]:
+        return self.card.feature_names
+
+    @property
+    def required(self) -> list[str]:
+        return [self.id_column, *self.features]
+
+    def kind(self, column: str) -> str:
+        return self.source.kinds[column]
+
+    @property
+    def output_columns(self) -> list[str]:
+        columns = [self.id_column, "score", *(f"points_{n}" for n in self.features)]
+        for k in range(1, self.n_reasons + 1):
+            columns += [f"reason_{k}", f"reason_{k}_text", f"reason_{k}_points_lost"]
+        return columns + [cardlib.UNSEEN_FLAG]
+
+    @property
+    def integer_columns(self) -> set[str]:
+        return ({"score"} | {f"points_{n}" for n in self.features}
+                | {f"reason_{k}_points_lost" for k in range(1, self.n_reasons + 1)})
+
+
+def make_plan(source: InputFile, card: cardlib.Card, id_column: str = DEFAULT_ID, n_reasons: int = 4) -> Plan:
+    """Check that ``source`` can be scored with ``card``; say which columns are used.
+
+    Raises
+    ------
+    DataValidationError
+        A required column is missing, appears twice, or has a type the card cannot score.
+    BatchError
+        ``id_column`` clashes with an output or internal column; ``n_reasons`` is negative.
+    """
+    path = source.path
+    if isinstance(n_reasons, bool) or not isinstance(n_reasons, int) or n_reasons < 0:
+        raise BatchError(f"the number of reasons must be a whole number >= 0, got {n_reasons!r}")
+    if not id_column:
+        raise BatchError("the id column name must not be empty")
+    features = card.features
+    names = [f["name"] for f in features]
+    probe = Plan(source, card, id_column, n_reasons, [], [], [])
+    if id_column in probe.output_columns[1:] or id_column in _INTERNAL:
+        raise BatchError(f"the id column may not be named {id_column!r}: the output or the engine uses that name")
+    required = [id_column, *names]
+    missing = [c for c in required if c not in source.columns]
+    if missing:
+        shown = source.columns[:12]
+        more = f" and {len(source.columns) - 12} more" if len(source.columns) > 12 else ""
+        raise DataValidationError(
+            f"{path}: missing required column(s) {missing}; the card {card.version} needs the id column "
+            f"'{id_column}' and the features {names}; the file has {shown}{more}"
+        )
+    counts = Counter(source.columns)
+    folded = Counter(c.casefold() for c in source.columns)
+    for column in dict.fromkeys(required):
+        if counts[column] > 1:
+            raise DataValidationError(f"{path}: column '{column}' appears {counts[column]} times in the "
+                                      "header; a required column must appear once")
+        if source.format.kind == "parquet" and folded[column.casefold()] > 1:
+            twins = [c for c in source.columns if c.casefold() == column.casefold()]
+            raise DataValidationError(f"{path}: columns {twins} differ only in case; rename one of them "
+                                      f"(DuckDB matches names regardless of case)")
+    reserved = [c for c in required if c in _INTERNAL]
+    if source.format.kind == "parquet" and "file_row_number" in source.columns:
+        reserved.append("file_row_number")
+    if reserved:
+        raise DataValidationError(f"{path}: column name '{reserved[0]}' is reserved for the engine; rename it")
+    allowed_numeric = {"text", "integer", "floating", "decimal", "null"}
+    allowed_category = {"text", "integer", "floating", "null"}
+    allowed_id = {"text", "integer", "floating", "decimal"}
+    if source.kinds[id_column] not in allowed_id:
+        raise DataValidationError(f"{path}: column '{id_column}': expected text or numbers as ids, the file "
+                                  f"stores {source.types[id_column]}")
+    for f in features:
+        name = f["name"]
+        allowed = allowed_numeric if f["type"] == "numeric" else allowed_category
+        if source.kinds[name] not in allowed:
+            wanted = "numbers (or text holding numbers)" if f["type"] == "numeric" else "text or numbers"
+            raise DataValidationError(f"{path}: column '{name}': expected {wanted}, the file stores "
+                                      f"{source.types[name]}")
+    used = set(required)
+    extra = [c for c in source.columns if c not in used]
+    return Plan(source, card, id_column, n_reasons,
+                numeric=[f["name"] for f in features if f["type"] == "numeric"],
+                categorical=[f["name"] for f in features if f["type"] == "categorical"],
+                extra_columns=extra)
+
+
+# -- reasons: the same text from both engines -------------------------------------------------
+def _show(text: str) -> str:
+    return "'" + (text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "...") + "'"
+
+
+def _kind_empty_id(id_column: str) -> str:
+    return f"empty {id_column}"
+
+
+def _kind_duplicate_id(id_column: str) -> str:
+    return f"duplicate {id_column}"
+
+
+def _kind_not_number(column: str) -> str:
+    return f"not a number in {column}"
+
+
+def _kind_not_finite(column: str) -> str:
+    return f"not a finite number in {column}"
+
+
+def _text_empty_id(id_column: str) -> str:
+    return f"column '{id_column}': the id is empty"
+
+
+def _text_duplicate_id(id_column: str, value: str, lines: list[int]) -> str:
+    shown = ", ".join(str(n) for n in lines[:SHOWN_LINES])
+    more = f" and {len(lines) - SHOWN_LINES} more" if len(lines) > SHOWN_LINES else ""
+    return (f"column '{id_column}': id {_show(value)} is not unique: {len(lines)} rows share it "
+            f"(lines {shown}{more})")
+
+
+def _text_not_number(column: str, shown: str) -> str:
+    return f"column '{column}': expected a number, got {shown}"
+
+
+def _text_not_finite(column: str, shown: str) -> str:
+    return f"column '{column}': expected a finite number, got {shown}"
+
+
+# -- the result -------------------------------------------------------------------------------
+@dataclass
+class BatchResult:
+    """What a run did: counts, reasons, unseen categories and the score distribution.
+
+    Attributes
+    ----------
+    rows_in, rows_scored, rows_rejected
+        Rows in the input, rows in the written output, rows in the written rejects file.
+    rejected_by_reason
+        Rejected rows per kind of problem (``"not a number in dti"``, ``"duplicate
+        applicant_id"``...), most frequent first. A row with two problems counts in both.
+    unseen_by_feature
+        Scored rows with an unseen category, per categorical feature of the card.
+    score
+        ``min``, ``p10``, ``p50``, ``p90``, ``max`` and ``mean`` of the written scores
+        (continuous quantiles, as numpy's default); None when no row was scored.
+    extra_columns
+        Input columns the card does not use (accepted, never read).
+    published
+        True when the output and rejects files were renamed into place.
+    """
+
+    input: Path
+    output: Path
+    rejects: Path
+    engine: str
+    input_format: str
+    output_format: str
+    card_name: str
+    card_version: str
+    id_column: str
+    n_reasons: int
+    rows_in: int
+    rows_scored: int
+    rows_rejected: int
+    rejected_by_reason: dict[str, int]
+    unseen_by_feature: dict[str, int]
+    score: dict[str, float] | None
+    extra_columns: list[str]
+    seconds: float = 0.0
+    published: bool = False
+    steps: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def balanced(self) -> bool:
+        """True when rows in = rows scored + rows rejected."""
+        return self.rows_in == self.rows_scored + self.rows_rejected
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_in / self.seconds if self.seconds > 0 else float("nan")
+
+
+# -- atomic files -----------------------------------------------------------------------------
+class _Staging:
+    """Hidden temporary names beside each destination, renamed into place at the end."""
+
+    def __init__(self, *destinations: Path):
+        token = secrets.token_hex(6)
+        self.parts = {d: d.parent / f".{d.name}.{token}.part" for d in destinations}
+        anchor = destinations[0]
+        self.spill = anchor.parent / f".{anchor.name}.{token}.spill"
+
+    def part(self, destination: Path) -> Path:
+        return self.parts[destination]
+
+    def discard(self) -> None:
+        for part in self.parts.values():
+            part.unlink(missing_ok=True)
+        shutil.rmtree(self.spill, ignore_errors=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish(moves: list[tuple[Path, Path]]) -> None:
+    """Rename each finished temporary file onto its destination, in the order given.
+
+    Each file is flushed to disk first, and each folder after, so that a crash leaves
+    either the previous file or the complete new one under the destination's name.
+    """
+    for part, destination in moves:
+        _fsync(part)
+    for part, destination in moves:
+        os.replace(part, destination)
+    for folder in {d.parent for _, d in moves}:
+        try:
+            _fsync(folder)
+        except OSError:  # some filesystems cannot sync a folder; the renames are done
+            pass
+
+
+# -- DuckDB helpers ---------------------------------------------------------------------------
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _one_line(error: BaseException | str, limit: int = 400) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _duckdb_message(error: BaseException) -> str:
+    """The useful part of a DuckDB error: drop the 'Possible fixes' and reader settings."""
+    text = str(error)
+    for marker in ("Possible fix", "Possible Solution", "\n  file ="):
+        if marker in text:
+            text = text[: text.index(marker)]
+    return _one_line(text)
+
+
+_ACTIVE: set = set()
+_ACTIVE_LOCK = threading.Lock()
+_INTERRUPTED = threading.Event()
+
+
+def interrupt() -> None:
+    """Stop the runs in progress (safe to call from any thread, e.g. a signal watcher).
+
+    Running DuckDB queries are interrupted at once; the Python engine stops at its next
+    step. The interrupted run raises :class:`KeyboardInterrupt` after removing its temporary
+    files: nothing is written under the output's name.
+    """
+    _INTERRUPTED.set()
+    with _ACTIVE_LOCK:
+        connections = list(_ACTIVE)
+    for con in connections:
+        try:
+            con.interrupt()
+        except Exception:  # already closed
+            pass
+
+
+def _check_interrupted() -> None:
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt
+
+
+def _close(con) -> None:
+    with _ACTIVE_LOCK:
+        _ACTIVE.discard(con)
+    con.close()
+
+
+def _connect(memory_limit: str | None, threads: int | None, spill: Path | None, ordered: bool):
+    import duckdb
+
+    config = {"preserve_insertion_order": ordered}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if threads:
+        config["threads"] = int(threads)
+    if spill is not None:
+        config["temp_directory"] = str(spill)
+    try:
+        con = duckdb.connect(config=config)
+    except duckdb.Error as error:
+        raise BatchError(f"cannot start DuckDB with memory_limit={memory_limit!r}, threads={threads!r}: "
+                         f"{_duckdb_message(error)}") from None
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    with _ACTIVE_LOCK:
+        _ACTIVE.add(con)
+    return con
+
+
+def _csv_options(fmt: FileFormat) -> str:
+    return (f"header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+            f"strict_mode = true, null_padding = false, compression = {_lit(fmt.compression or 'none')}")
+
+
+def _read_csv_sql(path: Path, fmt: FileFormat, columns: dict[str, str]) -> str:
+    struct = ", ".join(f"{_lit(name)}: {_lit(sql_type)}" for name, sql_type in columns.items())
+    return f"read_csv({_lit(str(path))}, columns = {{{struct}}}, {_csv_options(fmt)})"
+
+
+def _copy_options(fmt: FileFormat) -> str:
+    if fmt.kind == "csv":
+        return (f"FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"', "
+                f"COMPRESSION {_lit(fmt.compression or 'none')}")
+    return "FORMAT parquet, COMPRESSION zstd"
+
+
+def _output_select(plan: Plan, source: str, id_expr: str, line_expr: str) -> str:
+    """The output columns with fixed types (64-bit integers, text), in input order."""
+    items = [f"{id_expr} AS {_q(plan.id_column)}"]
+    for column in plan.output_columns[1:]:
+        sql_type = "BIGINT" if column in plan.integer_columns else "VARCHAR"
+        items.append(f"CAST({_q(column)} AS {sql_type}) AS {_q(column)}")
+    return "SELECT " + ",\n  ".join(items) + f"\nFROM {source}\nORDER BY {line_expr}"
+
+
+def _rejects_select(plan: Plan, source: str) -> str:
+    return (f"SELECT id AS {_q(plan.id_column)}, CAST(line AS BIGINT) AS {LINE}, "
+            f"CAST(reason AS VARCHAR) AS {REASON} FROM {source} ORDER BY line")
+
+
+class _Poller:
+    """Report DuckDB's progress on the running query to ``callback`` from a thread."""
+
+    def __init__(self, con, step: str, callback: ProgressCallback | None):
+        self.con, self.step, self.callback = con, step, callback
+        self.stop = threading.Event()
+        self.thread = None
+
+    def __enter__(self):
+        if self.callback is not None:
+            self.callback(self.step, 0.0)
+            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread.start()
+        return self
+
+    def _run(self):
+        while not self.stop.wait(0.2):
+            try:
+                value = self.con.query_progress()
+            except Exception:  # the connection may be between queries or closing
+                continue
+            if value is not None and value >= 0:
+                self.callback(self.step, min(float(value), 100.0) / 100.0)
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+            if exc[0] is None:
+                self.callback(self.step, 1.0)
+        return False
+
+
+def _run(con, sql: str, what: str, plan: Plan):
+    """Execute one statement; DuckDB errors become one-line :class:`BatchError` messages."""
+    import duckdb
+
+    _check_interrupted()
+    try:
+        return con.execute(sql)
+    except duckdb.OutOfMemoryException as error:
+        raise BatchError(f"DuckDB ran out of memory while {what}: {_duckdb_message(error)}; "
+                         "raise --memory-limit or free disk space for spilling") from None
+    except duckdb.InterruptException:
+        raise KeyboardInterrupt from None
+    except RuntimeError as error:  # how DuckDB reports a query stopped by a signal
+        if "interrupted" in str(error).lower():
+            raise KeyboardInterrupt from None
+        raise
+    except duckdb.Error as error:
+        raise BatchError(f"{plan.source.path}: {what} failed: {_duckdb_message(error)}") from None
+
+
+# -- summary of the written files (both engines) ----------------------------------------------
+def _summarise(con, plan: Plan, path: Path, fmt: FileFormat) -> tuple[int, dict | None, dict[str, int]]:
+    """Count the rows of the written output, the score distribution and unseen categories."""
+    if fmt.kind == "csv":
+        columns = {c: ("BIGINT" if c in plan.integer_columns else "VARCHAR") for c in plan.output_columns}
+        source = _read_csv_sql(path, fmt, columns)
+    else:
+        source = f"read_parquet({_lit(str(path))})"
+    unseen = [f"count(*) FILTER (WHERE list_contains(string_split({_q(cardlib.UNSEEN_FLAG)}, ','), {_lit(n)}))"
+              for n in plan.categorical]
+    sql = (f"SELECT count(*), min(score), quantile_cont(CAST(score AS DOUBLE), [0.1, 0.5, 0.9]), max(score), "
+           f"avg(score){''.join(', ' + u for u in unseen)} FROM {source}")
+    row = _run(con, sql, "reading back the output", plan).fetchone()
+    count = int(row[0])
+    stats = None
+    if count:
+        p10, p50, p90 = row[2]
+        stats = {"min": float(row[1]), "p10": float(p10), "p50": float(p50), "p90": float(p90),
+                 "max": float(row[3]), "mean": float(row[4])}
+    return count, stats, {n: int(v) for n, v in zip(plan.categorical, row[5:])}
+
+
+def _count_rows(con, plan: Plan, path: Path, fmt: FileFormat) -> int:
+    if fmt.kind == "csv":
+        columns = {plan.id_column: "VARCHAR", LINE: "BIGINT", REASON: "VARCHAR"}
+        source = _read_csv_sql(path, fmt, columns)
+    else:
+        source = f"read_parquet({_lit(str(path))})"
+    return int(_run(con, f"SELECT count(*) FROM {source}", "reading back the rejects", plan).fetchone()[0])
+
+
+# -- the DuckDB engine ------------------------------------------------------------------------
+def _source_sql(plan: Plan) -> str:
+    """The input as a DuckDB relation: ``sc_line`` then the required columns, in file order."""
+    src = plan.source
+    required = set(plan.required)
+    if src.format.kind == "csv":
+        # Columns named from the header read in Python; the ones the card does not use get
+        # neutral names so that no header (duplicates, case twins) can confuse the reader.
+        columns = {(c if c in required else f"sc_extra_{i}"): "VARCHAR" for i, c in enumerate(src.columns)}
+        reader = _read_csv_sql(src.path, src.format, columns)
+        # row_number() OVER () streams in file order while preserve_insertion_order is on.
+        line = "row_number() OVER () + 1"
+    else:
+        reader = f"read_parquet({_lit(str(src.path))}, file_row_number = true)"
+        line = "file_row_number + 1"
+    cols = ", ".join(_q(c) for c in dict.fromkeys(plan.required))
+    return f"SELECT {line} AS sc_line, {cols} FROM {reader}"
+
+
+def _empty_id_sql(plan: Plan, x: str) -> str:
+    kind = plan.kind(plan.id_column)
+    if kind == "text":
+        return f"({x} IS NULL OR trim({x}) = '')"
+    if kind == "floating":
+        return f"({x} IS NULL OR isnan({x}))"
+    return f"({x} IS NULL)"
+
+
+def _shown_sql(x: str) -> str:
+    return (f"('''' || CASE WHEN length({x}) > {SHOWN_CHARS} THEN left({x}, {SHOWN_CHARS}) || '...' "
+            f"ELSE {x} END || '''')")
+
+
+def _problem(kind: str, text_sql: str) -> str:
+    return f"{{'kind': {_lit(kind)}, 'text': {text_sql}}}"
+
+
+def _value_checks_sql(plan: Plan) -> list[tuple[str, str]]:
+    """Per check, in the reasons' order: a boolean SQL test (true = a problem) and the
+    STRUCT(kind, text) naming it."""
+    idx = _q(plan.id_column)
+    checks = [(_empty_id_sql(plan, "s." + idx),
+               _problem(_kind_empty_id(plan.id_column), _lit(_text_empty_id(plan.id_column))))]
+    for name in plan.numeric:
+        x = "s." + _q(name)
+        kind = plan.kind(name)
+        if kind == "text":
+            number = _problem(_kind_not_number(name), f"{_lit(_text_not_number(name, ''))} || {_shown_sql(x)}")
+            finite = _problem(_kind_not_finite(name), f"{_lit(_text_not_finite(name, ''))} || {_shown_sql(x)}")
+            is_number = f"regexp_full_match({x}, {_lit(NUMBER_PATTERN)})"
+            is_finite = f"coalesce(isfinite(TRY_CAST(trim({x}) AS DOUBLE)), false)"
+            checks.append((f"({x} IS NOT NULL AND NOT ({is_number} AND {is_finite}))",
+                           f"CASE WHEN NOT {is_number} THEN {number} ELSE {finite} END"))
+        elif kind == "floating":
+            shown = f"CASE WHEN {x} > 0 THEN 'inf' ELSE '-inf' END"
+            checks.append((f"coalesce(isinf({x}), false)",
+                           _problem(_kind_not_finite(name), f"{_lit(_text_not_finite(name, ''))} || {shown}")))
+    return checks
+
+
+def _duplicate_text_sql(plan: Plan) -> str:
+    head = _lit(f"column '{plan.id_column}': id ")
+    return (f"{head} || {_shown_sql('CAST(p.id AS VARCHAR)')} || ' is not unique: ' || dl.n || "
+            f"' rows share it (lines ' || array_to_string(list_slice(dl.lines, 1, {SHOWN_LINES}), ', ') || "
+            f"CASE WHEN dl.n > {SHOWN_LINES} THEN ' and ' || (dl.n - {SHOWN_LINES}) || ' more' ELSE '' END || ')'")
+
+
+def _score_duckdb(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt: FileFormat,
+                  memory_limit: str | None, threads: int | None, spill: Path,
+                  progress: ProgressCallback | None, timings: dict[str, float]):
+    """Check and score with DuckDB; return rows in, rejects per kind and the open connection."""
+    from scorecard.sql import to_sql
+
+    spill.mkdir(parents=True, exist_ok=True)
+    # CSV rows are numbered by a streaming window, which follows the file only when
+    # insertion order is preserved; Parquet rows carry their own number (file_row_number).
+    con = _connect(memory_limit, threads, spill, ordered=plan.source.format.kind == "csv")
+    try:
+        idx = _q(plan.id_column)
+        _run(con, f"CREATE TEMP VIEW sc_source AS {_source_sql(plan)}", "opening the input", plan)
+
+        started = time.perf_counter()
+        with _Poller(con, "checking ids", progress):
+            # One scan: the total row count (grouping set ()) and the ids held by several rows.
+            _run(con, f"""
+                CREATE TEMP TABLE sc_ids AS
+                SELECT {idx} AS id, count(*) AS n, grouping({idx}) AS total
+                FROM sc_source s
+                GROUP BY GROUPING SETS (({idx}), ())
+                HAVING grouping({idx}) = 1 OR (count(*) > 1 AND NOT {_empty_id_sql(plan, idx)})""",
+                 "checking ids", plan)
+        rows_in = int(con.execute("SELECT coalesce(sum(n), 0) FROM sc_ids WHERE total = 1").fetchone()[0])
+        has_duplicates = con.execute("SELECT count(*) FROM sc_ids WHERE total = 0").fetchone()[0] > 0
+        timings["checking ids"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        checks = _value_checks_sql(plan)
+        join = f"LEFT JOIN (SELECT id FROM sc_ids WHERE total = 0) d ON s.{idx} = d.id" if has_duplicates else ""
+        is_dup = "d.id IS NOT NULL" if has_duplicates else "false"
+        # A cheap test finds the rejected rows; their reasons are built only for them.
+        any_problem = " OR ".join([is_dup, *(test for test, _ in checks)])
+        problems = ",\n      ".join(f"CASE WHEN {test} THEN {problem} END" for test, problem in checks)
+        with _Poller(con, "checking values", progress):
+            _run(con, f"""
+                CREATE TEMP TABLE sc_problems AS
+                SELECT s.sc_line AS line, s.{idx} AS id, {is_dup} AS is_dup,
+                  list_filter([
+                    {problems}
+                  ], lambda p: p IS NOT NULL) AS problems
+                FROM sc_source s {join}
+                WHERE {any_problem}""", "checking values", plan)
+            duplicate = _problem(_kind_duplicate_id(plan.id_column), _duplicate_text_sql(plan))
+            _run(con, f"""
+                CREATE TEMP TABLE sc_rejected AS
+                WITH dl AS (
+                  SELECT id, count(*) AS n, list(line ORDER BY line) AS lines
+                  FROM sc_problems WHERE is_dup GROUP BY id
+                ), assembled AS (
+                  SELECT p.line, p.id,
+                    CASE WHEN p.is_dup THEN list_prepend({duplicate}, p.problems) ELSE p.problems END AS problems
+                  FROM sc_problems p LEFT JOIN dl ON p.is_dup AND p.id = dl.id
+                )
+                SELECT line, id, array_to_string([x.text FOR x IN problems], '; ') AS reason,
+                       [x.kind FOR x IN problems] AS kinds
+                FROM assembled""", "checking values", plan)
+        n_rejected = int(con.execute("SELECT count(*) FROM sc_rejected").fetchone()[0])
+        timings["checking values"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        values = []
+        for name in plan.features:
+            column = _q(name)
+            if name in plan.numeric and plan.kind(name) == "text":
+                values.append(f"CAST(trim(s.{column}) AS DOUBLE) AS {column}")
+            else:
+                values.append(f"s.{column} AS {column}")
+        where = "WHERE s.sc_line NOT IN (SELECT line FROM sc_rejected)" if n_rejected else ""
+        _run(con, f"""
+            CREATE TEMP VIEW sc_valid AS
+            SELECT {{'line': s.sc_line, 'id': s.{idx}}} AS sc_key, {', '.join(values)}
+            FROM sc_source s {where}""", "preparing the scoring", plan)
+        try:
+            statement = to_sql(plan.card, "duckdb", table="sc_valid", id_column="sc_key", n_reasons=plan.n_reasons)
+        except ValueError as error:
+            raise BatchError(str(error)) from None
+        select = _output_select(plan, f"(\n{statement}\n) AS scored", "sc_key.id", "sc_key.line")
+        with _Poller(con, "scoring", progress):
+            _run(con, f"COPY (\n{select}\n) TO {_lit(str(out))} ({_copy_options(out_fmt)})", "scoring", plan)
+        timings["scoring"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        with _Poller(con, "writing rejects", progress):
+            _run(con, f"COPY ({_rejects_select(plan, 'sc_rejected')}) TO {_lit(str(rej))} ({_copy_options(rej_fmt)})",
+                 "writing the rejects", plan)
+        by_reason = dict(con.execute(
+            "SELECT kind, count(*) AS n FROM (SELECT unnest(kinds) AS kind FROM sc_rejected) "
+            "GROUP BY kind ORDER BY n DESC, kind").fetchall())
+        timings["writing rejects"] = time.perf_counter() - started
+        return rows_in, {k: int(v) for k, v in by_reason.items()}, con
+    except BaseException:
+        _close(con)
+        raise
+
+
+# -- the Python engine ------------------------------------------------------------------------
+def _read_python(plan: Plan) -> tuple[dict[str, object], int]:
+    """The required columns of the input: a pyarrow array per column, and the row count."""
+    import pyarrow as pa
+
+    src = plan.source
+    needed = list(dict.fromkeys(plan.required))
+    if src.format.kind == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(src.path, columns=needed)
+        except Exception as error:
+            raise DataValidationError(f"{src.path}: cannot read the Parquet file ({_one_line(error)})") from None
+        return {c: table.column(c).combine_chunks() for c in needed}, table.num_rows
+    positions = {c: src.columns.index(c) for c in needed}
+    values: dict[str, list] = {c: [] for c in needed}
+    width = len(src.columns)
+    try:
+        with _open_text(src.path, src.format) as handle:
+            reader = _csv_reader(handle)
+            next(row for row in reader if row)  # the header, read by inspect_input
+            for row in reader:
+                if not row:  # a blank line, as DuckDB skips it
+                    continue
+                if len(row) != width:
+                    raise DataValidationError(f"{src.path}: malformed CSV: line {reader.line_num} has "
+                                              f"{len(row)} fields, the header has {width}")
+                for column, position in positions.items():
+                    cell = row[position]
+                    values[column].append(cell if cell != "" else None)
+    except UnicodeDecodeError as error:
+        raise DataValidationError(f"{src.path}: not UTF-8 text near byte {error.start}; "
+                                  "save the file as UTF-8") from None
+    except csv.Error as error:
+        raise DataValidationError(f"{src.path}: malformed CSV near line {reader.line_num}: {error}") from None
+    except (OSError, EOFError) as error:
+        raise DataValidationError(f"{src.path}: cannot read the file ({_one_line(error)})") from None
+    rows = len(values[needed[0]])
+    return {c: pa.array(v, type=pa.string()) for c, v in values.items()}, rows
+
+
+def _python_problems(plan: Plan, columns: dict, lines: np.ndarray) -> tuple[list[list[tuple[str, str]]], np.ndarray]:
+    """Per row, the list of (kind, text) problems, as the DuckDB engine words them."""
+    n = len(lines)
+    problems: list[list[tuple[str, str]]] = [[] for _ in range(n)]
+    ids = columns[plan.id_column].to_pylist()
+    id_kind = plan.kind(plan.id_column)
+
+    def empty(value) -> bool:
+        if value is None:
+            return True
+        if id_kind == "text":
+            return value.strip(" ") == ""
+        return isinstance(value, float) and math.isnan(value)
+
+    is_empty = np.array([empty(v) for v in ids], dtype=bool)
+    positions: dict[object, list[int]] = {}
+    for i, value in enumerate(ids):
+        if not is_empty[i]:
+            positions.setdefault(value, []).append(i)
+    duplicated = {v: p for v, p in positions.items() if len(p) > 1}
+    for i in np.flatnonzero(is_empty):
+        problems[i].append((_kind_empty_id(plan.id_column), _text_empty_id(plan.id_column)))
+    for value, rows in duplicated.items():
+        text = _text_duplicate_id(plan.id_column, str(value), [int(lines[r]) for r in rows])
+        for r in rows:
+            problems[r].append((_kind_duplicate_id(plan.id_column), text))
+    for name in plan.numeric:
+        kind = plan.kind(name)
+        if kind == "text":
+            for i, value in enumerate(columns[name].to_pylist()):
+                if value is None:
+                    continue
+                if not _NUMBER.fullmatch(value):
+                    problems[i].append((_kind_not_number(name), _text_not_number(name, _show(value))))
+                elif not math.isfinite(float(value.strip(" "))):
+                    problems[i].append((_kind_not_finite(name), _text_not_finite(name, _show(value))))
+        elif kind == "floating":
+            array = columns[name].to_numpy(zero_copy_only=False).astype("float64")
+            for i in np.flatnonzero(np.isinf(array)):
+                problems[i].append((_kind_not_finite(name), _text_not_finite(name, "inf" if array[i] > 0 else "-inf")))
+    rejected = np.array([bool(p) for p in problems], dtype=bool)
+    return problems, rejected
+
+
+def _feature_frame(plan: Plan, columns: dict, keep: np.ndarray) -> pd.DataFrame:
+    """The feature columns of the kept rows, as :meth:`Card.apply` reads them."""
+    import pyarrow as pa
+
+    frame = {}
+    for name in plan.features:
+        array = columns[name].filter(pa.array(keep))
+        kind = plan.kind(name)
+        if name in plan.numeric:
+            if kind == "text":
+                frame[name] = np.array([np.nan if v is None else float(v.strip(" ")) for v in array.to_pylist()],
+                                       dtype="float64")
+            elif kind == "null":
+                frame[name] = np.full(len(array), np.nan)
+            else:
+                frame[name] = array.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        elif kind == "text":
+            frame[name] = pd.Series(array.to_pylist(), dtype=object)
+        elif kind == "null":
+            frame[name] = pd.Series([None] * len(array), dtype=object)
+        else:
+            frame[name] = array.to_pandas()
+    return pd.DataFrame(frame)
+
+
+def _score_python(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt: FileFormat,
+                  memory_limit: str | None, threads: int | None, spill: Path,
+                  progress: ProgressCallback | None, timings: dict[str, float]):
+    """Check in Python and score with :meth:`Card.apply`; same return as :func:`_score_duckdb`."""
+    import pyarrow as pa
+
+    def step(name: str, fraction: float | None) -> None:
+        _check_interrupted()
+        if progress is not None:
+            progress(name, fraction)
+
+    started = time.perf_counter()
+    step("reading", None)
+    columns, rows_in = _read_python(plan)
+    first_line = 2 if plan.source.format.kind == "csv" else 1
+    lines = np.arange(rows_in, dtype=np.int64) + first_line
+    timings["reading"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    step("checking values", None)
+    problems, rejected = _python_problems(plan, columns, lines)
+    keep = ~rejected
+    timings["checking values"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    step("scoring", None)
+    features = _feature_frame(plan, columns, keep)
+    applied = plan.card.apply(features, plan.n_reasons) if len(features) else None
+    ids = columns[plan.id_column]
+    scored = {"sc_line": pa.array(lines[keep]), "sc_id": ids.filter(pa.array(keep))}
+    for column in plan.output_columns[1:]:
+        if applied is not None:
+            values = applied[column]
+            scored[column] = pa.array(values.to_numpy(dtype=np.int64) if column in plan.integer_columns
+                                      else values.astype(object).where(values.notna(), None).tolist(),
+                                      type=pa.int64() if column in plan.integer_columns else pa.string())
+        else:
+            scored[column] = pa.array([], type=pa.int64() if column in plan.integer_columns else pa.string())
+    sc_scored = pa.table(scored)
+    reasons = [p for p in problems if p]
+    sc_rejected = pa.table({
+        "line": pa.array(lines[rejected]),
+        "id": ids.filter(pa.array(rejected)),
+        "reason": pa.array(["; ".join(text for _, text in p) for p in reasons], type=pa.string()),
+    })
+    spill.mkdir(parents=True, exist_ok=True)
+    con = _connect(memory_limit, threads, spill, ordered=True)
+    try:
+        con.register("sc_scored", sc_scored)
+        con.register("sc_rejected", sc_rejected)
+        select = _output_select(plan, "sc_scored", "sc_id", "sc_line")
+        _run(con, f"COPY (\n{select}\n) TO {_lit(str(out))} ({_copy_options(out_fmt)})", "writing the output", plan)
+        timings["scoring"] = time.perf_counter() - started
+        started = time.perf_counter()
+        step("writing rejects", None)
+        _run(con, f"COPY ({_rejects_select(plan, 'sc_rejected')}) TO {_lit(str(rej))} ({_copy_options(rej_fmt)})",
+             "writing the rejects", plan)
+        timings["writing rejects"] = time.perf_counter() - started
+    except BaseException:
+        _close(con)
+        raise
+    counts = Counter(kind for p in reasons for kind, _ in p)
+    by_reason = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    return rows_in, by_reason, con
+
+
+# -- the entry point --------------------------------------------------------------------------
+def load_card(card: str | Path | cardlib.Card) -> cardlib.Card:
+    """A :class:`~scorecard.card.Card` from a path (read and validated) or as given."""
+    if isinstance(card, cardlib.Card):
+        return card
+    return cardlib.load(card)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def score_file(input_path: str | Path, output_path: str | Path, *,
+               card: str | Path | cardlib.Card = DEFAULT_CARD, engine: str = "duckdb",
+               id_column: str = DEFAULT_ID, n_reasons: int = 4, rejects_path: str | Path | None = None,
+               memory_limit: str | None = DEFAULT_MEMORY_LIMIT, threads: int | None = None,
+               progress: ProgressCallback | None = None) -> BatchResult:
+    """Score a CSV or Parquet file of applicants into a CSV or Parquet file.
+
+    Parameters
+    ----------
+    input_path
+        Applicants: ``.csv``, ``.csv.gz`` or ``.parquet``, with the id column and every
+        feature of the card (other columns are accepted and ignored).
+    output_path
+        Where the scores go (format from the name). Written atomically.
+    card
+        The card: a path to its JSON (validated) or a loaded :class:`~scorecard.card.Card`.
+    engine
+        ``"duckdb"`` (default; streams any size) or ``"python"`` (pandas and
+        :meth:`Card.apply`; the reference, for small files).
+    id_column
+        The column identifying each applicant; copied to the output and the rejects.
+    n_reasons
+        Reasons per row (0 for none).
+    rejects_path
+        Where rejected rows go; default :func:`default_rejects_path` of ``output_path``.
+        Always written, empty (header only) when no row is rejected.
+    memory_limit
+        DuckDB's ``memory_limit`` (e.g. ``"1GB"``); beyond it DuckDB spills to a temporary
+        folder beside the output. None: DuckDB's default (80% of the machine's memory).
+    threads
+        DuckDB threads; None: one per core.
+    progress
+        Called as ``progress(step, fraction)`` while the run goes (see :data:`ENGINE_STEPS`).
+
+    Returns
+    -------
+    BatchResult
+        Counts, reasons, unseen categories and score distribution, taken from the written
+        files. ``published`` is False (and nothing was renamed into place) when rows in
+        differs from scored + rejected.
+
+    Raises
+    ------
+    DataValidationError
+        The input is missing, empty, header-only, malformed, or lacks a required column.
+    CardError
+        The card is missing or fails its schema.
+    BatchError
+        Bad paths or options, or the engine failed to read or write.
+    """
+    started = time.perf_counter()
+    _INTERRUPTED.clear()
+    if engine not in ENGINES:
+        raise BatchError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    input_path, output_path = Path(input_path), Path(output_path)
+    rejects_path = Path(rejects_path) if rejects_path is not None else default_rejects_path(output_path)
+    out_fmt, rej_fmt = file_format(output_path), file_format(rejects_path)
+    loaded = load_card(card)
+    source = inspect_input(input_path)
+    for a, b, what in ((input_path, output_path, "the output"), (input_path, rejects_path, "the rejects file"),
+                       (output_path, rejects_path, "the rejects file")):
+        if a == b or _same_file(a, b):
+            raise BatchError(f"{b}: {what} would overwrite {a}; choose another name")
+    plan = make_plan(source, loaded, id_column, n_reasons)
+    for destination in (output_path, rejects_path):
+        try:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise BatchError(f"{destination.parent}: cannot create the folder ({error.strerror})") from None
+        if destination.is_dir():
+            raise BatchError(f"{destination}: is a folder; give a file name")
+
+    staging = _Staging(output_path, rejects_path)
+    timings: dict[str, float] = {}
+    con = None
+    try:
+        run = _score_duckdb if engine == "duckdb" else _score_python
+        rows_in, by_reason, con = run(plan, staging.part(output_path), out_fmt, staging.part(rejects_path), rej_fmt,
+                                      memory_limit, threads, staging.spill, progress, timings)
+        begun = time.perf_counter()
+        with _Poller(con, "summarising", progress):
+            rows_scored, stats, unseen = _summarise(con, plan, staging.part(output_path), out_fmt)
+            rows_rejected = _count_rows(con, plan, staging.part(rejects_path), rej_fmt)
+        timings["summarising"] = time.perf_counter() - begun
+        _close(con)
+        con = None
+        result = BatchResult(
+            input=input_path, output=output_path, rejects=rejects_path, engine=engine,
+            input_format=source.format.label, output_format=out_fmt.label,
+            card_name=loaded.document.get("name", ""), card_version=loaded.version,
+            id_column=id_column, n_reasons=n_reasons, rows_in=rows_in, rows_scored=rows_scored,
+            rows_rejected=rows_rejected, rejected_by_reason=by_reason, unseen_by_feature=unseen, score=stats,
+            extra_columns=plan.extra_columns, steps=timings,
+        )
+        if result.balanced:
+            # The rejects first, the output last: the output's name appears only when all is done.
+            _publish([(staging.part(rejects_path), rejects_path), (staging.part(output_path), output_path)])
+            result.published = True
+        result.seconds = time.perf_counter() - started
+        return result
+    finally:
+        if con is not None:
+            _close(con)
+        staging.discard()
+
+
+def validate_card_file(path: str | Path) -> cardlib.Card:
+    """Read and validate a card file (schema and rules).
+
+    Raises
+    ------
+    CardError
+        The file is missing, not JSON, or breaks the schema or a rule (the message names the
+        JSON path of each problem).
+    """
+    card = cardlib.load(path)
+    if not card.features:
+        raise CardError(f"{path}: the card has no features")
+    return card
