@@ -223,11 +223,14 @@ class Card:
     def _points_by_bin(self) -> dict[str, np.ndarray]:
         return {f["name"]: np.array([b["points"] for b in f["bins"]], dtype=np.int64) for f in self.features}
 
+    def _points_of(self, ids: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({name: self._points_by_bin[name][ids[name].to_numpy()] for name in ids},
+                            index=ids.index)
+
     def points(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Integer points per feature (columns named after the features)."""
         ids, _ = self.bin_ids(frame)
-        return pd.DataFrame({name: self._points_by_bin[name][ids[name].to_numpy()] for name in ids},
-                            index=frame.index)
+        return self._points_of(ids)
 
     def score(self, frame: pd.DataFrame) -> pd.Series:
         """The score of each row: base points plus the points of each feature."""
@@ -237,7 +240,10 @@ class Card:
         """The ``n`` features that cost each applicant the most points relative to the best
         bin of that feature (ties broken by the card's feature order). Features that cost
         nothing are not reasons."""
-        points = self.points(frame)
+        return self._reasons_of(self.points(frame), n)
+
+    def _reasons_of(self, points: pd.DataFrame, n: int) -> pd.DataFrame:
+        frame = points  # rows and index of the applicants
         best = np.array([max(b["points"] for b in f["bins"] if b["count"] > 0) for f in self.features])
         lost = best[None, :] - points.to_numpy()
         order = np.argsort(-lost, axis=1, kind="stable")
@@ -260,11 +266,11 @@ class Card:
 
     def apply(self, frame: pd.DataFrame, n_reasons: int = 4) -> pd.DataFrame:
         """Score, per-feature points, reasons and the unseen-category flag in one table."""
-        _, flags = self.bin_ids(frame)
-        points = self.points(frame)
+        ids, flags = self.bin_ids(frame)  # bins are assigned once for all the columns
+        points = self._points_of(ids)
         out = points.add_prefix("points_")
         out.insert(0, "score", points.sum(axis=1) + self.base_points)
-        out = pd.concat([out, self.reasons(frame, n_reasons)], axis=1)
+        out = pd.concat([out, self._reasons_of(points, n_reasons)], axis=1)
         out[UNSEEN_FLAG] = flags
         return out
 

@@ -75,10 +75,12 @@ def psi(expected: np.ndarray, actual: np.ndarray, floor: float = 1e-4) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def stability(card: Card, train: pd.DataFrame, test: pd.DataFrame, width: int) -> tuple[float, pd.DataFrame]:
+def stability(card: Card, train: pd.DataFrame, test: pd.DataFrame, width: int,
+              scores: dict[str, pd.Series] | None = None) -> tuple[float, pd.DataFrame]:
     """PSI of the score (over score bands) and CSI of each feature (over the card's bins)."""
     low, high = card.document["score_range"]["min"], card.document["score_range"]["max"]
-    s_train, s_test = card.score(train), card.score(test)
+    scores = scores or {"train": card.score(train), "test": card.score(test)}
+    s_train, s_test = scores["train"], scores["test"]
     b_train = score_bands(s_train, width, low, high).value_counts(sort=False)
     b_test = score_bands(s_test, width, low, high).value_counts(sort=False)
     score_psi = psi(b_train.to_numpy(), b_test.to_numpy())
@@ -112,9 +114,10 @@ def evaluate(card: Card, train: pd.DataFrame, test: pd.DataFrame, params: Params
     scaling = Scaling(params.model.pdo, params.model.base_score, params.model.base_odds)
     low, high = card.document["score_range"]["min"], card.document["score_range"]["max"]
     out = {"metrics": {}, "gains": {}, "calibration": {}, "roc": [], "ks": []}
+    scores = {}
     for sample, frame in (("train", train), ("test", test)):
         y = frame[TARGET].to_numpy()
-        score = card.score(frame)
+        score = scores[sample] = card.score(frame)
         probability = scaling.score_to_probability(score)
         out["metrics"][sample] = discrimination(y, score.to_numpy(), probability)
         out["gains"][sample] = gains_table(frame[TARGET], score, params.evaluate.band_width, low, high)
@@ -123,7 +126,7 @@ def evaluate(card: Card, train: pd.DataFrame, test: pd.DataFrame, params: Params
         out["calibration"][sample] = calibration
         out["roc"].append(roc_points(y, score.to_numpy(), sample))
         out["ks"].append(ks_points(y, score.to_numpy(), sample))
-    score_psi, csi = stability(card, train, test, params.evaluate.band_width)
+    score_psi, csi = stability(card, train, test, params.evaluate.band_width, scores)
     out["psi_score"], out["csi"] = score_psi, csi
     return out
 
