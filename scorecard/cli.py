@@ -223,23 +223,17 @@ def _print_summary(r: batch.BatchResult) -> None:
     table.add_row("time", f"{r.seconds:,.1f} s{rate}")
     out.print(table)
 
-    if r.rejected_by_reason:
-        reasons = Table(title="Rejected rows by reason (a row may have several)", title_justify="left",
-                        min_width=60)
-        reasons.add_column("reason")
-        reasons.add_column("rows", justify="right")
-        for reason, count in r.rejected_by_reason.items():
-            reasons.add_row(escape(reason), f"{count:,}")
-        out.print(reasons)
-
-    if r.unseen_by_feature:
-        unseen = Table(title="Unseen categories (scored by the card's rule and flagged)", title_justify="left",
-                       min_width=60)
-        unseen.add_column("feature")
-        unseen.add_column("rows", justify="right")
-        for feature, count in r.unseen_by_feature.items():
-            unseen.add_row(escape(feature), f"{count:,}")
-        out.print(unseen)
+    for title, label, counts in (
+        ("Rejected rows by reason (a row may have several)", "reason", r.rejected_by_reason),
+        ("Unseen categories (scored by the card's rule and flagged)", "feature", r.unseen_by_feature),
+    ):
+        if counts:
+            counted = Table(title=title, title_justify="left", min_width=60)
+            counted.add_column(label)
+            counted.add_column("rows", justify="right")
+            for key, count in counts.items():
+                counted.add_row(escape(key), f"{count:,}")
+            out.print(counted)
 
     scores = Table(title="Score distribution (scored rows)", title_justify="left", min_width=60)
     for name in ("min", "p10", "p50", "p90", "max", "mean"):

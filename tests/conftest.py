@@ -3,12 +3,14 @@ pipeline outputs (built once per session with `dvc repro`, the README's pipeline
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -87,6 +89,15 @@ def sample_rows(raw: pd.DataFrame, per_year: int, seed: int = 7) -> pd.DataFrame
     year = raw["issue_d"].str[:4]
     parts = [part.sample(min(per_year, len(part)), random_state=seed) for _, part in raw.groupby(year)]
     return pd.concat(parts).sort_index()
+
+
+def plain(value):
+    """A Python value comparable across pandas and DuckDB: NaN/NA to None, numpy to Python."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def write_csv(frame: pd.DataFrame, path: Path, encoding: str = "utf-8") -> Path:

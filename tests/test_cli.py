@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import re
 import signal
 import subprocess
@@ -17,6 +16,8 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+
+from conftest import plain
 from typer.testing import CliRunner
 
 from scorecard import batch
@@ -56,14 +57,6 @@ def score(*args: str, code: int = 0):
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def plain(value):
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def columns_of(frame: pd.DataFrame) -> dict[str, list]:
     return {c: [plain(v) for v in frame[c].tolist()] for c in frame.columns}
 

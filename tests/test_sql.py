@@ -18,6 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from conftest import plain
+
 from scorecard import card as cardlib
 from scorecard import sql as sqllib
 from scorecard.errors import CardError
@@ -31,15 +33,6 @@ def needs(card: cardlib.Card, *names: str) -> None:
     absent = [n for n in names if n not in card.feature_names]
     if absent:
         pytest.skip(f"feature(s) {absent} not in the card")
-
-
-def plain(value):
-    """A Python value comparable across pandas and DuckDB: NaN/NA to None, numpy to Python."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def run_sql(text: str, table, name: str = "applicants", id_column: str = ID) -> dict[str, list]:
