@@ -190,6 +190,42 @@ class ExplainSpec(_Strict):
     reason_texts: dict[str, str] = {}
 
 
+class PromotionSpec(_Strict):
+    """When a freshly built card (the challenger) replaces the card in production (the champion).
+
+    Both cards are scored on the same out-of-time applicants: the challenger is promoted only
+    if its AUC is at most ``max_auc_drop`` below the champion's and the PSI between the two
+    cards' score distributions is below ``max_score_psi``.
+    """
+
+    max_auc_drop: float = Field(default=0.005, ge=0, lt=0.5)
+    max_score_psi: float = Field(default=0.1, gt=0, le=10)
+
+
+class MonitoringSpec(_Strict):
+    """Drift thresholds: a PSI (score) or CSI (feature) at or above ``*_warn`` is a warning,
+    at or above ``*_alert`` an alert."""
+
+    psi_warn: float = Field(default=0.1, gt=0, le=10)
+    psi_alert: float = Field(default=0.25, gt=0, le=10)
+    csi_warn: float = Field(default=0.1, gt=0, le=10)
+    csi_alert: float = Field(default=0.25, gt=0, le=10)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        for kind in ("psi", "csi"):
+            warn, alert = getattr(self, f"{kind}_warn"), getattr(self, f"{kind}_alert")
+            if warn >= alert:
+                raise ValueError(f"{kind}_warn ({warn:g}) must be below {kind}_alert ({alert:g})")
+        return self
+
+
+#: Sections that say what happens to a card once it is built (promote it? does it drift?), not
+#: how it is built: they are left out of :meth:`Params.digest`, so changing a threshold does
+#: not give the same card a new model_version.
+NOT_IN_DIGEST = frozenset({"promotion", "monitoring"})
+
+
 class Params(_Strict):
     data: DataSpec
     environment: EnvironmentSpec
@@ -199,6 +235,8 @@ class Params(_Strict):
     model: ModelSpec = ModelSpec()
     evaluate: EvaluateSpec = EvaluateSpec()
     explain: ExplainSpec = ExplainSpec()
+    promotion: PromotionSpec = PromotionSpec()
+    monitoring: MonitoringSpec = MonitoringSpec()
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -261,8 +299,10 @@ class Params(_Strict):
         return ""
 
     def digest(self) -> str:
-        """sha256 of the parameters in canonical JSON (part of the model version)."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """sha256 of the parameters in canonical JSON (part of the model version); the
+        sections in :data:`NOT_IN_DIGEST` are left out."""
+        text = json.dumps(self.model_dump(mode="json", exclude=set(NOT_IN_DIGEST)), sort_keys=True,
+                          separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -7,25 +7,32 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 
 from scorecard.card import Card
 from scorecard.config import Params
 from scorecard.data import TARGET
-from scorecard.model import Scaling
+
+# scikit-learn and scorecard.model (statsmodels) are imported where they are used: the
+# stability helpers (psi, score_bands, band_counts, bin_counts) serve `scorecard monitor`,
+# which should start quickly.
 
 METRICS_FILE = "metrics.json"
 PLOTS_DIR = "reports/plots"
+STABILITY_BY_MONTH_FILE = "stability_by_month.csv"
 _DIGITS = 6
 
 
 def ks_statistic(y: np.ndarray, score: np.ndarray) -> float:
     """Largest gap between the cumulative score distributions of bads and goods."""
+    from sklearn.metrics import roc_curve
+
     fpr, tpr, _ = roc_curve(y, -score)
     return float(np.max(tpr - fpr))
 
 
 def discrimination(y: np.ndarray, score: np.ndarray, probability: np.ndarray) -> dict:
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
     auc = roc_auc_score(y, -score)  # a higher score means a lower risk
     return {
         "rows": int(len(y)),
@@ -75,27 +82,31 @@ def psi(expected: np.ndarray, actual: np.ndarray, floor: float = 1e-4) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
+def band_counts(score: pd.Series, width: int, low: int, high: int) -> np.ndarray:
+    """Applicants per score band (:func:`score_bands`), lowest band first, empty bands included."""
+    return score_bands(score, width, low, high).value_counts(sort=False).to_numpy()
+
+
+def bin_counts(card: Card, ids: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Applicants per bin of each card feature, from :meth:`Card.bin_ids` (every bin included)."""
+    return {f["name"]: np.bincount(ids[f["name"]], minlength=len(f["bins"])) for f in card.features}
+
+
 def stability(card: Card, train: pd.DataFrame, test: pd.DataFrame, width: int,
               scores: dict[str, pd.Series] | None = None) -> tuple[float, pd.DataFrame]:
     """PSI of the score (over score bands) and CSI of each feature (over the card's bins)."""
     low, high = card.document["score_range"]["min"], card.document["score_range"]["max"]
     scores = scores or {"train": card.score(train), "test": card.score(test)}
-    s_train, s_test = scores["train"], scores["test"]
-    b_train = score_bands(s_train, width, low, high).value_counts(sort=False)
-    b_test = score_bands(s_test, width, low, high).value_counts(sort=False)
-    score_psi = psi(b_train.to_numpy(), b_test.to_numpy())
-    ids_train, _ = card.bin_ids(train)
-    ids_test, _ = card.bin_ids(test)
-    rows = []
-    for feature in card.features:
-        n = len(feature["bins"])
-        expected = np.bincount(ids_train[feature["name"]], minlength=n)
-        actual = np.bincount(ids_test[feature["name"]], minlength=n)
-        rows.append({"feature": feature["name"], "csi": round(psi(expected, actual), _DIGITS)})
+    score_psi = psi(band_counts(scores["train"], width, low, high), band_counts(scores["test"], width, low, high))
+    expected = bin_counts(card, card.bin_ids(train)[0])
+    actual = bin_counts(card, card.bin_ids(test)[0])
+    rows = [{"feature": name, "csi": round(psi(expected[name], actual[name]), _DIGITS)} for name in card.feature_names]
     return round(score_psi, _DIGITS), pd.DataFrame(rows)
 
 
 def roc_points(y: np.ndarray, score: np.ndarray, sample: str) -> pd.DataFrame:
+    from sklearn.metrics import roc_curve
+
     fpr, tpr, _ = roc_curve(y, -score, drop_intermediate=True)
     return pd.DataFrame({"sample": sample, "fpr": fpr.round(_DIGITS), "tpr": tpr.round(_DIGITS)})
 
@@ -111,6 +122,8 @@ def ks_points(y: np.ndarray, score: np.ndarray, sample: str) -> pd.DataFrame:
 
 def evaluate(card: Card, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> dict:
     """Every metric and table of the evaluate stage, as plain data."""
+    from scorecard.model import Scaling
+
     scaling = Scaling(params.model.pdo, params.model.base_score, params.model.base_odds)
     low, high = card.document["score_range"]["min"], card.document["score_range"]["max"]
     out = {"metrics": {}, "gains": {}, "calibration": {}, "roc": [], "ks": []}
@@ -145,7 +158,8 @@ def metrics_document(result: dict, card: Card) -> dict:
 
 def run(params: Params, card: Card, processed_dir: str | Path = "data/processed",
         metrics_path: str | Path = METRICS_FILE, plots_dir: str | Path = PLOTS_DIR) -> dict:
-    """The evaluate stage: writes ``metrics.json`` and the plot data for ``dvc plots``."""
+    """The evaluate stage: writes ``metrics.json``, the plot data for ``dvc plots`` and
+    ``stability_by_month.csv`` (:func:`scorecard.monitor.stability_by_month` of the test sample)."""
     from scorecard.etl import load_processed
 
     train, test = load_processed(processed_dir)
@@ -158,4 +172,13 @@ def run(params: Params, card: Card, processed_dir: str | Path = "data/processed"
     pd.concat(result["calibration"].values()).to_csv(plots / "calibration.csv", index=False)
     gains = pd.concat([g.assign(sample=s) for s, g in result["gains"].items()])
     gains.to_csv(plots / "gains.csv", index=False)
+    # Score PSI and feature CSI of each month of the test window against the training sample,
+    # with the monitoring thresholds' status (what `scorecard monitor --by-month` reports).
+    from scorecard import monitor
+
+    width = params.evaluate.band_width
+    by_month = monitor.stability_by_month(card, monitor.distribution(card, train, width), test,
+                                          params.data.date_column, params.monitoring, width)
+    by_month.to_csv(plots / STABILITY_BY_MONTH_FILE, index=False)
+    result["stability_by_month"] = by_month
     return result

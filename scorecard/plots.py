@@ -107,3 +107,22 @@ def score_histogram(scores: dict[str, pd.Series]) -> go.Figure:
     fig.update_layout(title="Score distribution", barmode="overlay", xaxis_title="score",
                       yaxis_title="share of applicants", yaxis_tickformat=".0%", **_LAYOUT)
     return fig
+
+
+def stability_by_month_chart(by_month: pd.DataFrame, warn: float, alert: float) -> go.Figure:
+    """Score PSI (thick) and each feature's CSI per issue month against the development
+    sample, with the warn and alert thresholds as dashed lines."""
+    fig = go.Figure()
+    for variable, part in by_month.groupby("variable", sort=False):
+        is_score = variable == "score"
+        fig.add_scatter(x=part["month"], y=part["value"], mode="lines+markers", name=variable,
+                        line=dict(width=4 if is_score else 1.5, color="#222" if is_score else None),
+                        opacity=1 if is_score else 0.75,
+                        hovertemplate=f"{variable}<br>%{{x}}<br>%{{y:.3f}}<extra></extra>")
+    for level, label, color in ((warn, "warn", "#ff7f0e"), (alert, "alert", "#d62728")):
+        fig.add_hline(y=level, line_dash="dash", line_color=color, annotation_text=f"{label} {level:g}")
+    fig.update_layout(title="Stability by issue month: score PSI and feature CSI against training", **_LAYOUT)
+    fig.update_layout(height=460)
+    fig.update_yaxes(title_text="PSI / CSI")
+    fig.update_xaxes(title_text="issue month")
+    return fig
