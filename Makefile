@@ -5,8 +5,9 @@
 #   make serve-report  serve reports/_site on http://127.0.0.1:8000/ (PORT=... for another port)
 #   make test          environment (+ chromium) + pytest; extra options: make test PYTEST_ARGS="-m 'not slow'"
 #   make serve         the HTTP scoring service on http://127.0.0.1:8000/
+#   make daily         re-train (dvc repro), drift monitor, champion/challenger, report, dvc push
 #   make plots         dvc plots as an offline page in dvc_plots/
-#   make bench         model-quality benchmark against the peers (installs them first)
+#   make bench         benchmarks: model quality against the peers (installs them first), scoring speed
 #   make lab           JupyterLab on notebooks/
 #   make clean         remove generated outputs
 
@@ -26,10 +27,10 @@ export QUARTO_PYTHON := $(VENV)/bin/python
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup report serve-report serve plots bench test lab clean
+.PHONY: help setup report serve-report serve daily plots bench test lab clean
 
 help:
-	@sed -n '4,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,12p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
 	scripts/setup.sh
@@ -49,7 +50,15 @@ serve-report:
 
 # The HTTP scoring service (card + business_rules/rules.json) on http://127.0.0.1:$(PORT)/
 serve: setup
-	$(VENV)/bin/python -m scorecard.service --port $(PORT)
+	$(VENV)/bin/scorecard serve --port $(PORT)
+
+# The daily run (also .github/workflows/daily.yml): dvc repro, scorecard monitor on the
+# out-of-time applicants, champion/challenger against models/champion/ (promotes or says why
+# not), the report in reports/daily/summary.md, dvc push to the default remote; then the
+# report by e-mail when MAIL_SERVER and MAIL_TO are set (skipped with a notice otherwise).
+daily: setup
+	$(VENV)/bin/python -m scorecard.daily
+	$(VENV)/bin/python scripts/send_report.py reports/daily/summary.md
 
 # dvc plots with vega served from reports/vendor/vega (the default template loads a CDN)
 plots: setup
@@ -60,6 +69,7 @@ plots: setup
 bench: setup
 	$(VENV)/bin/pip install -q -r benchmarks/requirements.txt
 	$(VENV)/bin/python benchmarks/model_quality.py
+	$(VENV)/bin/python benchmarks/scoring_speed.py
 
 test:
 	scripts/setup.sh --test

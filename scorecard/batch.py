@@ -5,10 +5,17 @@ rows, column for column:
 
 ``duckdb`` (default)
     The input file is scanned by an embedded DuckDB (``read_csv``/``read_parquet``), checked
-    with SQL, scored by the card's SQL statement (:func:`scorecard.sql.to_sql`) and written
-    with ``COPY ... TO``. Nothing passes through pandas, so ten million rows stream in the
-    memory DuckDB is given (``memory_limit``; it spills to a temporary folder beside the
-    output when a step needs more).
+    with SQL, scored by the card's compact SQL statement (:func:`scorecard.sql.to_sql` with
+    ``compact=True``) and written with ``COPY ... TO``. Nothing passes through pandas, so ten
+    million rows stream in the memory DuckDB is given (``memory_limit``; it spills to a
+    temporary folder beside the output when a step needs more). The input is read at most
+    three times, each time only the columns needed: the ids (for repeated ids), then one
+    streaming pass that checks, scores and writes the rows in input order (no sort), then,
+    only when some row was rejected, the rejected rows with their reasons. A Parquet file's
+    statistics can rule checks out (no infinity, no empty integer id) for the whole file;
+    a small Parquet file with fewer row groups than threads is first copied into a
+    temporary table so that every thread can take a share (``benchmarks/scoring_speed.py``
+    measures the engine).
 ``python``
     The reference: the file is read into pandas, checked row by row in Python and scored by
     :meth:`Card.apply <scorecard.card.Card.apply>`. For small files.
@@ -61,9 +68,12 @@ Output columns
 --------------
 The id column, ``score``, ``points_<feature>`` (card order), ``reason_k``, ``reason_k_text``,
 ``reason_k_points_lost`` (``k = 1..n_reasons``) and ``unseen_categories``: exactly
-:meth:`Card.apply`'s columns after the id. Integers are written as 64-bit integers, text as
-text; an absent reason is empty (NULL). The rejects file holds the id column, ``line`` and
-``reason``. The format of each file follows its name: ``.csv``, ``.csv.gz`` or ``.parquet``.
+:meth:`Card.apply`'s columns after the id (``reason_texts=False`` leaves the ``reason_k_text``
+columns out; ``n_reasons=0`` all the reason columns). Integers are written as 64-bit integers,
+text as text (Parquet: UTF-8 strings, snappy-compressed; the engines compute the text columns
+as DuckDB ENUMs of the card's codes and texts, which cost a small integer per row); an absent
+reason is empty (NULL). The rejects file holds the id column, ``line`` and ``reason``. The
+format of each file follows its name: ``.csv``, ``.csv.gz`` or ``.parquet``.
 """
 
 from __future__ import annotations
@@ -89,7 +99,7 @@ import pandas as pd
 from scorecard import card as cardlib
 from scorecard.errors import CardError, DataValidationError, ScorecardError
 
-ENGINES = ("duckdb", "python")
+ENGINES = ("duckdb", "python", "spark")
 DEFAULT_CARD = Path(__file__).with_name("scorecard.json")
 DEFAULT_ID = "applicant_id"
 DEFAULT_MEMORY_LIMIT = "1GB"
@@ -104,8 +114,9 @@ LINE = "line"
 REASON = "reason"
 #: The steps each engine reports to a progress callback, in order.
 ENGINE_STEPS = {
-    "duckdb": ("checking ids", "checking values", "scoring", "writing rejects", "summarising"),
+    "duckdb": ("checking ids", "scoring", "writing rejects", "summarising"),
     "python": ("reading", "checking values", "scoring", "writing rejects", "summarising"),
+    "spark": ("starting Spark", "checking and scoring", "writing output", "writing rejects", "summarising"),
 }
 _INTERNAL = ("sc_line", "sc_key", "sc_id", "file_row_number")
 _NUMBER = re.compile(NUMBER_PATTERN)
@@ -203,6 +214,8 @@ class InputFile:
         (a Parquet column with no values) or ``"other"``; every CSV column is ``"text"``.
     types
         Per column, the stored type as a reader would name it (for messages).
+    rows
+        The number of rows, when the file states it (Parquet); None for a CSV.
     """
 
     path: Path
@@ -210,6 +223,7 @@ class InputFile:
     columns: list[str]
     kinds: dict[str, str]
     types: dict[str, str]
+    rows: int | None = None
 
 
 def _open_text(path: Path, fmt: FileFormat):
@@ -250,7 +264,7 @@ def inspect_input(path: str | Path) -> InputFile:
         columns = list(schema.names)
         kinds = {f.name: _arrow_kind(f.type) for f in schema}
         types = {f.name: str(f.type) for f in schema}
-        return InputFile(path, fmt, columns, kinds, types)
+        return InputFile(path, fmt, columns, kinds, types, rows=metadata.num_rows)
     try:
         with _open_text(path, fmt) as handle:
             reader = _csv_reader(handle)
@@ -281,6 +295,7 @@ class Plan:
     numeric: list[str]
     categorical: list[str]
     extra_columns: list[str]
+    reason_texts: bool = True
 
     @property
     def features(self) -> list[str]:
@@ -297,7 +312,7 @@ class Plan:
     def output_columns(self) -> list[str]:
         columns = [self.id_column, "score", *(f"points_{n}" for n in self.features)]
         for k in range(1, self.n_reasons + 1):
-            columns += [f"reason_{k}", f"reason_{k}_text", f"reason_{k}_points_lost"]
+            columns += [f"reason_{k}", *([f"reason_{k}_text"] if self.reason_texts else []), f"reason_{k}_points_lost"]
         return columns + [cardlib.UNSEEN_FLAG]
 
     @property
@@ -306,7 +321,8 @@ class Plan:
                 | {f"reason_{k}_points_lost" for k in range(1, self.n_reasons + 1)})
 
 
-def make_plan(source: InputFile, card: cardlib.Card, id_column: str = DEFAULT_ID, n_reasons: int = 4) -> Plan:
+def make_plan(source: InputFile, card: cardlib.Card, id_column: str = DEFAULT_ID, n_reasons: int = 4,
+              reason_texts: bool = True) -> Plan:
     """Check that ``source`` can be scored with ``card``; say which columns are used.
 
     Raises
@@ -368,7 +384,7 @@ def make_plan(source: InputFile, card: cardlib.Card, id_column: str = DEFAULT_ID
     return Plan(source, card, id_column, n_reasons,
                 numeric=[f["name"] for f in features if f["type"] == "numeric"],
                 categorical=[f["name"] for f in features if f["type"] == "categorical"],
-                extra_columns=extra)
+                extra_columns=extra, reason_texts=bool(reason_texts))
 
 
 # -- reasons: the same text from both engines -------------------------------------------------
@@ -601,16 +617,27 @@ def _copy_options(fmt: FileFormat) -> str:
     if fmt.kind == "csv":
         return (f"FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"', "
                 f"COMPRESSION {_lit(fmt.compression or 'none')}")
-    return "FORMAT parquet, COMPRESSION zstd"
+    # Snappy: DuckDB's default codec; zstd makes files about a third smaller but costs about a
+    # third more writing time (benchmarks/scoring_speed.py).
+    return "FORMAT parquet, COMPRESSION snappy"
 
 
-def _output_select(plan: Plan, source: str, id_expr: str, line_expr: str) -> str:
-    """The output columns with fixed types (64-bit integers, text), in input order."""
+def _output_types(plan: Plan) -> dict[str, str]:
+    """The DuckDB type of each output column after the id: 64-bit integers; the reason codes,
+    texts and the unseen flag as the compact statement types them (ENUM: written as text)."""
+    from scorecard.sql import compact_types
+
+    text = compact_types(plan.card, plan.n_reasons)
+    return {c: "BIGINT" if c in plan.integer_columns else text.get(c, "VARCHAR") for c in plan.output_columns[1:]}
+
+
+def _output_select(plan: Plan, source: str, id_expr: str, line_expr: str, ordered: bool = True) -> str:
+    """The output columns with fixed types (64-bit integers, text); sorted by ``line_expr``
+    unless ``ordered`` is False (the source then streams in input order by itself)."""
     items = [f"{id_expr} AS {_q(plan.id_column)}"]
-    for column in plan.output_columns[1:]:
-        sql_type = "BIGINT" if column in plan.integer_columns else "VARCHAR"
+    for column, sql_type in _output_types(plan).items():
         items.append(f"CAST({_q(column)} AS {sql_type}) AS {_q(column)}")
-    return "SELECT " + ",\n  ".join(items) + f"\nFROM {source}\nORDER BY {line_expr}"
+    return "SELECT " + ",\n  ".join(items) + f"\nFROM {source}" + (f"\nORDER BY {line_expr}" if ordered else "")
 
 
 def _rejects_select(plan: Plan, source: str) -> str:
@@ -672,25 +699,51 @@ def _run(con, sql: str, what: str, plan: Plan):
 
 
 # -- summary of the written files (both engines) ----------------------------------------------
+def _distribution(histogram: dict[int, int]) -> dict[str, float]:
+    """min, p10, p50, p90, max and mean of integer scores given as {score: rows}; quantiles
+    interpolated linearly between the closest ranks (numpy's default, DuckDB's quantile_cont)."""
+    values = sorted(histogram)
+    total = sum(histogram.values())
+    ends = np.cumsum([histogram[v] for v in values])  # rank (0-based) r is values[searchsorted(ends, r, 'right')]
+
+    def at(rank: int) -> float:
+        return float(values[int(np.searchsorted(ends, rank, side="right"))])
+
+    def quantile(q: float) -> float:
+        h = (total - 1) * q
+        below = math.floor(h)
+        low, high = at(below), at(min(below + 1, total - 1))
+        return low + (h - below) * (high - low)
+
+    mean = sum(v * n for v, n in histogram.items()) / total
+    return {"min": float(values[0]), "p10": quantile(0.1), "p50": quantile(0.5), "p90": quantile(0.9),
+            "max": float(values[-1]), "mean": mean}
+
+
 def _summarise(con, plan: Plan, path: Path, fmt: FileFormat) -> tuple[int, dict | None, dict[str, int]]:
-    """Count the rows of the written output, the score distribution and unseen categories."""
+    """Count the rows of the written output, the score distribution and unseen categories.
+
+    One scan of two columns of the written file: rows per (score, unseen flag), a few
+    hundred groups; the statistics follow exactly from them."""
+    flag = _q(cardlib.UNSEEN_FLAG)
     if fmt.kind == "csv":
         columns = {c: ("BIGINT" if c in plan.integer_columns else "VARCHAR") for c in plan.output_columns}
         source = _read_csv_sql(path, fmt, columns)
     else:
         source = f"read_parquet({_lit(str(path))})"
-    unseen = [f"count(*) FILTER (WHERE list_contains(string_split({_q(cardlib.UNSEEN_FLAG)}, ','), {_lit(n)}))"
-              for n in plan.categorical]
-    sql = (f"SELECT count(*), min(score), quantile_cont(CAST(score AS DOUBLE), [0.1, 0.5, 0.9]), max(score), "
-           f"avg(score){''.join(', ' + u for u in unseen)} FROM {source}")
-    row = _run(con, sql, "reading back the output", plan).fetchone()
-    count = int(row[0])
-    stats = None
-    if count:
-        p10, p50, p90 = row[2]
-        stats = {"min": float(row[1]), "p10": float(p10), "p50": float(p50), "p90": float(p90),
-                 "max": float(row[3]), "mean": float(row[4])}
-    return count, stats, {n: int(v) for n, v in zip(plan.categorical, row[5:])}
+    groups = _run(con, f"SELECT score, CAST({flag} AS VARCHAR), count(*) FROM {source} GROUP BY ALL",
+                  "reading back the output", plan).fetchall()
+    histogram: Counter = Counter()
+    unseen = {n: 0 for n in plan.categorical}
+    for value, flags, rows in groups:
+        if value is not None:
+            histogram[int(value)] += rows
+        for name in set((flags or "").split(",")):
+            if name in unseen:
+                unseen[name] += rows
+    count = sum(rows for _, _, rows in groups)
+    stats = _distribution(histogram) if histogram else None
+    return count, stats, unseen
 
 
 def _count_rows(con, plan: Plan, path: Path, fmt: FileFormat) -> int:
@@ -739,15 +792,51 @@ def _problem(kind: str, text_sql: str) -> str:
     return f"{{'kind': {_lit(kind)}, 'text': {text_sql}}}"
 
 
-def _value_checks_sql(plan: Plan) -> list[tuple[str, str]]:
+def _parquet_proofs(plan: Plan) -> tuple[frozenset[str], frozenset[str]]:
+    """Required columns of a Parquet input whose statistics prove, in every row group, that
+    they hold no infinity (finite min and max of a floating-point column) and no NULL (a null
+    count of 0). A check that cannot fail is left out of the per-row tests; a column without
+    statistics keeps its checks."""
+    if plan.source.format.kind != "parquet":
+        return frozenset(), frozenset()
+    import pyarrow.parquet as pq
+
+    metadata = pq.ParquetFile(plan.source.path).metadata
+    needed = set(plan.required)
+    finite: dict[str, bool] = {}
+    complete: dict[str, bool] = {}
+    for i in range(metadata.num_row_groups):
+        group = metadata.row_group(i)
+        for j in range(group.num_columns):
+            chunk = group.column(j)
+            name = chunk.path_in_schema
+            if name not in needed:
+                continue
+            stats = chunk.statistics
+            bounded = (stats is not None and stats.has_min_max and plan.kind(name) == "floating"
+                       and math.isfinite(stats.min) and math.isfinite(stats.max))
+            no_null = stats is not None and stats.has_null_count and stats.null_count == 0
+            finite[name] = finite.get(name, True) and bool(bounded)
+            complete[name] = complete.get(name, True) and bool(no_null)
+    return (frozenset(n for n, ok in finite.items() if ok), frozenset(n for n, ok in complete.items() if ok))
+
+
+def _value_checks_sql(plan: Plan, finite: frozenset[str] = frozenset(),
+                      complete: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
     """Per check, in the reasons' order: a boolean SQL test (true = a problem) and the
-    STRUCT(kind, text) naming it."""
+    STRUCT(kind, text) naming it. Checks the input's statistics rule out (``finite``:
+    floating-point columns without infinity; ``complete``: columns without NULL, for an
+    integer id) are left out."""
     idx = _q(plan.id_column)
-    checks = [(_empty_id_sql(plan, "s." + idx),
-               _problem(_kind_empty_id(plan.id_column), _lit(_text_empty_id(plan.id_column))))]
+    checks = []
+    if not (plan.id_column in complete and plan.kind(plan.id_column) == "integer"):
+        checks.append((_empty_id_sql(plan, "s." + idx),
+                       _problem(_kind_empty_id(plan.id_column), _lit(_text_empty_id(plan.id_column)))))
     for name in plan.numeric:
         x = "s." + _q(name)
         kind = plan.kind(name)
+        if name in finite:
+            continue
         if kind == "text":
             number = _problem(_kind_not_number(name), f"{_lit(_text_not_number(name, ''))} || {_shown_sql(x)}")
             finite = _problem(_kind_not_finite(name), f"{_lit(_text_not_finite(name, ''))} || {_shown_sql(x)}")
@@ -769,50 +858,145 @@ def _duplicate_text_sql(plan: Plan) -> str:
             f"CASE WHEN dl.n > {SHOWN_LINES} THEN ' and ' || (dl.n - {SHOWN_LINES}) || ' more' ELSE '' END || ')'")
 
 
+#: Duplicate ids in an integer id column are looked for with a bitmap of the ids' range
+#: (``bitstring_agg``: one bit per possible id, a pass over the id column with no hash table)
+#: when the range holds at most this many ids; else with a hash aggregate.
+BITMAP_IDS = 1 << 28
+
+
+#: DuckDB shares the work of reading a Parquet file by row group. A file with fewer row groups
+#: than threads and at most this many rows is first copied into a temporary table (about
+#: 100 MB per million rows for a card of a dozen features), which every thread can share.
+MATERIALIZE_ROWS = 2_000_000
+
+
+def _materialize(con, plan: Plan) -> bool:
+    src = plan.source
+    if src.format.kind != "parquet" or not src.rows or src.rows > MATERIALIZE_ROWS:
+        return False
+    import pyarrow.parquet as pq
+
+    threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+    return threads > 1 and pq.ParquetFile(src.path).metadata.num_row_groups < threads
+
+
+def _duplicate_ids(con, plan: Plan, reader: str) -> bool | None:
+    """Whether an integer id column holds some id twice, from a bitmap of the ids' range.
+    None when the column is not integer, or its range is too wide for the bitmap."""
+    import duckdb
+
+    if plan.source.format.kind != "parquet" or plan.kind(plan.id_column) != "integer":
+        return None
+    idx = _q(plan.id_column)
+    low, high, ids = _run(con, f"SELECT min({idx}), max({idx}), count({idx}) FROM {reader}", "checking ids",
+                          plan).fetchone()
+    if not ids:
+        return False
+    if high - low >= BITMAP_IDS:
+        return None
+    try:
+        distinct = con.execute(f"SELECT bit_count(bitstring_agg({idx}, {int(low)}, {int(high)})) "
+                               f"FROM {reader}").fetchone()[0]
+    except duckdb.Error:  # a type bitstring_agg does not take: the hash aggregate decides
+        return None
+    return int(distinct) < int(ids)
+
+
 def _score_duckdb(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt: FileFormat,
                   memory_limit: str | None, threads: int | None, spill: Path,
                   progress: ProgressCallback | None, timings: dict[str, float]):
-    """Check and score with DuckDB; return rows in, rejects per kind and the open connection."""
-    from scorecard.sql import to_sql
+    """Check and score with DuckDB; return rows in, rejects per kind and the open connection.
+
+    Passes over the input (Parquet reads only the columns each one needs):
+
+    1. ids: duplicates (a bitmap of an integer id column's range, else a hash aggregate,
+       which also counts a CSV's rows); Parquet states its row count.
+    2. scoring: one streaming ``COPY`` of the card's compact statement over the rows that
+       pass the row checks (empty id, value checks) and hold no duplicated id. With
+       ``preserve_insertion_order`` the rows come out in input order without a sort; only
+       when some id is duplicated (a join removes those rows) are they sorted by line.
+    3. rejects: only when the scoring wrote fewer rows than came in (or ids repeat), the
+       rejected rows with their lines and reasons; else an empty rejects file.
+    """
+    from scorecard import sql as sqllib
 
     spill.mkdir(parents=True, exist_ok=True)
-    # CSV rows are numbered by a streaming window, which follows the file only when
-    # insertion order is preserved; Parquet rows carry their own number (file_row_number).
-    con = _connect(memory_limit, threads, spill, ordered=plan.source.format.kind == "csv")
+    # Insertion order preserved: the output streams in input order, and a CSV's rows are
+    # numbered by a streaming window that follows the file.
+    con = _connect(memory_limit, threads, spill, ordered=True)
     try:
         idx = _q(plan.id_column)
-        _run(con, f"CREATE TEMP VIEW sc_source AS {_source_sql(plan)}", "opening the input", plan)
-
+        src = plan.source
+        reader = (f"read_parquet({_lit(str(src.path))})" if src.format.kind == "parquet" else "sc_source")
         started = time.perf_counter()
         with _Poller(con, "checking ids", progress):
-            # One scan: the total row count (grouping set ()) and the ids held by several rows.
-            _run(con, f"""
-                CREATE TEMP TABLE sc_ids AS
-                SELECT {idx} AS id, count(*) AS n, grouping({idx}) AS total
-                FROM sc_source s
-                GROUP BY GROUPING SETS (({idx}), ())
-                HAVING grouping({idx}) = 1 OR (count(*) > 1 AND NOT {_empty_id_sql(plan, idx)})""",
-                 "checking ids", plan)
-        rows_in = int(con.execute("SELECT coalesce(sum(n), 0) FROM sc_ids WHERE total = 1").fetchone()[0])
-        has_duplicates = con.execute("SELECT count(*) FROM sc_ids WHERE total = 0").fetchone()[0] > 0
+            if _materialize(con, plan):
+                # Fewer row groups than threads: one thread would do all the work. A temporary
+                # table (row groups of 122,880 rows) lets every thread take a share.
+                _run(con, f"CREATE TEMP TABLE sc_table AS {_source_sql(plan)}", "reading the input", plan)
+                _run(con, "CREATE TEMP VIEW sc_source AS SELECT * FROM sc_table", "opening the input", plan)
+                reader = "sc_table"
+            else:
+                _run(con, f"CREATE TEMP VIEW sc_source AS {_source_sql(plan)}", "opening the input", plan)
+            duplicated = _duplicate_ids(con, plan, reader)
+            rows_in = src.rows if duplicated is not None else None
+            if duplicated is not False:
+                # One scan: the total row count (grouping set ()) and the ids held by several rows.
+                _run(con, f"""
+                    CREATE TEMP TABLE sc_ids AS
+                    SELECT {idx} AS id, count(*) AS n, grouping({idx}) AS total
+                    FROM sc_source s
+                    GROUP BY GROUPING SETS (({idx}), ())
+                    HAVING grouping({idx}) = 1 OR (count(*) > 1 AND NOT {_empty_id_sql(plan, idx)})""",
+                     "checking ids", plan)
+                rows_in = int(con.execute("SELECT coalesce(sum(n), 0) FROM sc_ids WHERE total = 1").fetchone()[0])
+                duplicated = con.execute("SELECT count(*) FROM sc_ids WHERE total = 0").fetchone()[0] > 0
         timings["checking ids"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        checks = _value_checks_sql(plan)
-        join = f"LEFT JOIN (SELECT id FROM sc_ids WHERE total = 0) d ON s.{idx} = d.id" if has_duplicates else ""
-        is_dup = "d.id IS NOT NULL" if has_duplicates else "false"
-        # A cheap test finds the rejected rows; their reasons are built only for them.
+        checks = _value_checks_sql(plan, *_parquet_proofs(plan))
+        dup_join = f"LEFT JOIN (SELECT id FROM sc_ids WHERE total = 0) d ON s.{idx} = d.id" if duplicated else ""
+        is_dup = "d.id IS NOT NULL" if duplicated else "false"
         any_problem = " OR ".join([is_dup, *(test for test, _ in checks)])
+        values = []
+        for name in plan.features:
+            column = _q(name)
+            if name in plan.numeric and plan.kind(name) == "text":
+                # TRY_CAST: a row whose text is not a number is filtered out, never cast.
+                values.append(f"TRY_CAST(trim(s.{column}) AS DOUBLE) AS {column}")
+            else:
+                values.append(f"s.{column} AS {column}")
+        _run(con, f"""
+            CREATE TEMP VIEW sc_valid AS
+            SELECT {{'line': s.sc_line, 'id': s.{idx}}} AS sc_key, {', '.join(values)}
+            FROM sc_source s {dup_join}
+            WHERE NOT ({any_problem})""", "preparing the scoring", plan)
+        try:
+            statement = sqllib.to_sql(plan.card, "duckdb", table="sc_valid", id_column="sc_key",
+                                      n_reasons=plan.n_reasons, reason_texts=plan.reason_texts, compact=True)
+        except ValueError as error:
+            raise BatchError(str(error)) from None
+        # A join does not keep the input order: sort by line only then.
+        select = _output_select(plan, f"(\n{statement}\n) AS scored", "sc_key.id", "sc_key.line",
+                                ordered=bool(duplicated))
+        with _Poller(con, "scoring", progress):
+            written = _run(con, f"COPY (\n{select}\n) TO {_lit(str(out))} ({_copy_options(out_fmt)})",
+                           "scoring", plan).fetchone()[0]
+        timings["scoring"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        # The rejected rows with their reasons; a cheap test finds them, reasons are built only
+        # for them. Skipped (an empty table of the same columns) when every row was scored.
+        rejected = duplicated or int(written) != rows_in
         problems = ",\n      ".join(f"CASE WHEN {test} THEN {problem} END" for test, problem in checks)
-        with _Poller(con, "checking values", progress):
+        problems = (f"list_filter([\n{problems}\n], lambda p: p IS NOT NULL)" if checks
+                    else "CAST([] AS STRUCT(kind VARCHAR, text VARCHAR)[])")
+        with _Poller(con, "writing rejects", progress):
             _run(con, f"""
                 CREATE TEMP TABLE sc_problems AS
-                SELECT s.sc_line AS line, s.{idx} AS id, {is_dup} AS is_dup,
-                  list_filter([
-                    {problems}
-                  ], lambda p: p IS NOT NULL) AS problems
-                FROM sc_source s {join}
-                WHERE {any_problem}""", "checking values", plan)
+                SELECT s.sc_line AS line, s.{idx} AS id, {is_dup} AS is_dup, {problems} AS problems
+                FROM sc_source s {dup_join}
+                WHERE {any_problem if rejected else 'false'}""", "checking values", plan)
             duplicate = _problem(_kind_duplicate_id(plan.id_column), _duplicate_text_sql(plan))
             _run(con, f"""
                 CREATE TEMP TABLE sc_rejected AS
@@ -827,33 +1011,6 @@ def _score_duckdb(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt
                 SELECT line, id, array_to_string([x.text FOR x IN problems], '; ') AS reason,
                        [x.kind FOR x IN problems] AS kinds
                 FROM assembled""", "checking values", plan)
-        n_rejected = int(con.execute("SELECT count(*) FROM sc_rejected").fetchone()[0])
-        timings["checking values"] = time.perf_counter() - started
-
-        started = time.perf_counter()
-        values = []
-        for name in plan.features:
-            column = _q(name)
-            if name in plan.numeric and plan.kind(name) == "text":
-                values.append(f"CAST(trim(s.{column}) AS DOUBLE) AS {column}")
-            else:
-                values.append(f"s.{column} AS {column}")
-        where = "WHERE s.sc_line NOT IN (SELECT line FROM sc_rejected)" if n_rejected else ""
-        _run(con, f"""
-            CREATE TEMP VIEW sc_valid AS
-            SELECT {{'line': s.sc_line, 'id': s.{idx}}} AS sc_key, {', '.join(values)}
-            FROM sc_source s {where}""", "preparing the scoring", plan)
-        try:
-            statement = to_sql(plan.card, "duckdb", table="sc_valid", id_column="sc_key", n_reasons=plan.n_reasons)
-        except ValueError as error:
-            raise BatchError(str(error)) from None
-        select = _output_select(plan, f"(\n{statement}\n) AS scored", "sc_key.id", "sc_key.line")
-        with _Poller(con, "scoring", progress):
-            _run(con, f"COPY (\n{select}\n) TO {_lit(str(out))} ({_copy_options(out_fmt)})", "scoring", plan)
-        timings["scoring"] = time.perf_counter() - started
-
-        started = time.perf_counter()
-        with _Poller(con, "writing rejects", progress):
             _run(con, f"COPY ({_rejects_select(plan, 'sc_rejected')}) TO {_lit(str(rej))} ({_copy_options(rej_fmt)})",
                  "writing the rejects", plan)
         by_reason = dict(con.execute(
@@ -1061,8 +1218,9 @@ def _same_file(a: Path, b: Path) -> bool:
 def score_file(input_path: str | Path, output_path: str | Path, *,
                card: str | Path | cardlib.Card = DEFAULT_CARD, engine: str = "duckdb",
                id_column: str = DEFAULT_ID, n_reasons: int = 4, rejects_path: str | Path | None = None,
+               reason_texts: bool = True,
                memory_limit: str | None = DEFAULT_MEMORY_LIMIT, threads: int | None = None,
-               progress: ProgressCallback | None = None) -> BatchResult:
+               progress: ProgressCallback | None = None, master: str | None = None) -> BatchResult:
     """Score a CSV or Parquet file of applicants into a CSV or Parquet file.
 
     Parameters
@@ -1075,12 +1233,16 @@ def score_file(input_path: str | Path, output_path: str | Path, *,
     card
         The card: a path to its JSON (validated) or a loaded :class:`~scorecard.card.Card`.
     engine
-        ``"duckdb"`` (default; streams any size) or ``"python"`` (pandas and
-        :meth:`Card.apply`; the reference, for small files).
+        ``"duckdb"`` (default; streams any size), ``"python"`` (pandas and
+        :meth:`Card.apply`; the reference, for small files) or ``"spark"`` (the card's Spark
+        SQL on a Spark session: :mod:`scorecard.spark`).
     id_column
         The column identifying each applicant; copied to the output and the rejects.
     n_reasons
-        Reasons per row (0 for none).
+        Reasons per row (0 for none: no reason columns, and no time spent on them).
+    reason_texts
+        False: leave out the ``reason_k_text`` columns (the codes stay; each code's text is
+        in the card).
     rejects_path
         Where rejected rows go; default :func:`default_rejects_path` of ``output_path``.
         Always written, empty (header only) when no row is rejected.
@@ -1112,6 +1274,8 @@ def score_file(input_path: str | Path, output_path: str | Path, *,
     _INTERRUPTED.clear()
     if engine not in ENGINES:
         raise BatchError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if master is not None and engine != "spark":
+        raise BatchError(f"a Spark master ({master}) applies only to the spark engine, not to {engine}")
     input_path, output_path = Path(input_path), Path(output_path)
     rejects_path = Path(rejects_path) if rejects_path is not None else default_rejects_path(output_path)
     out_fmt, rej_fmt = file_format(output_path), file_format(rejects_path)
@@ -1121,7 +1285,7 @@ def score_file(input_path: str | Path, output_path: str | Path, *,
                        (output_path, rejects_path, "the rejects file")):
         if a == b or _same_file(a, b):
             raise BatchError(f"{b}: {what} would overwrite {a}; choose another name")
-    plan = make_plan(source, loaded, id_column, n_reasons)
+    plan = make_plan(source, loaded, id_column, n_reasons, reason_texts)
     for destination in (output_path, rejects_path):
         try:
             destination.parent.mkdir(parents=True, exist_ok=True)
@@ -1134,7 +1298,14 @@ def score_file(input_path: str | Path, output_path: str | Path, *,
     timings: dict[str, float] = {}
     con = None
     try:
-        run = _score_duckdb if engine == "duckdb" else _score_python
+        if engine == "spark":
+            from functools import partial
+
+            from scorecard.spark import _score_spark
+
+            run = partial(_score_spark, master=master)
+        else:
+            run = _score_duckdb if engine == "duckdb" else _score_python
         rows_in, by_reason, con = run(plan, staging.part(output_path), out_fmt, staging.part(rejects_path), rej_fmt,
                                       memory_limit, threads, staging.spill, progress, timings)
         begun = time.perf_counter()

@@ -49,6 +49,14 @@ app = typer.Typer(name="scorecard", help=HELP, no_args_is_help=True, add_complet
 class Engine(str, Enum):
     duckdb = "duckdb"
     python = "python"
+    spark = "spark"
+
+
+class LogLevel(str, Enum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
 
 
 class Dialect(str, Enum):
@@ -132,11 +140,24 @@ def score(
     card: CardOption = batch.DEFAULT_CARD,
     engine: Annotated[Engine, typer.Option(
         help="duckdb: streams files of any size with the card's SQL. python: pandas and Card.apply, "
-             "the reference implementation, for small files.")] = Engine.duckdb,
+             "the reference implementation, for small files. spark: the card's Spark SQL on a local Spark "
+             "session (needs Java 17 or 21), a cluster (--master) or Spark Connect (SPARK_REMOTE).")
+    ] = Engine.duckdb,
+    master: Annotated[str | None, typer.Option(
+        "--master", help="Only with --engine spark: where Spark runs. Default local[*] (this machine; "
+                         "local[N] with --threads N). A cluster: --master spark://host:7077 (the input and "
+                         "the output's folder must be on storage the cluster shares). Spark Connect: leave "
+                         "--master out and set SPARK_REMOTE=sc://host:15002 (needs the pyspark\\[connect] "
+                         "packages: grpcio, grpcio-status, googleapis-common-protos, zstandard).",
+        show_default=False)] = None,
     id_column: Annotated[str, typer.Option(
         "--id-column", help="Column that identifies each applicant; must be unique and non-empty.")] = batch.DEFAULT_ID,
     reasons: Annotated[int, typer.Option(
-        "--reasons", min=0, help="How many reasons (the features that cost the most points) to give per row.")] = 4,
+        "--reasons", min=0, help="How many reasons (the features that cost the most points) to give per row; "
+                                 "0: score and points only (the fastest).")] = 4,
+    reason_texts: Annotated[bool, typer.Option(
+        "--reason-texts/--no-reason-texts", help="Write each reason's text next to its code (reason_k_text). "
+                                                 "Without: the codes only; their texts are in the card.")] = True,
     rejects: Annotated[Path | None, typer.Option(
         "--rejects", help="Where rejected rows go (id, line, reason). Default: OUTPUT with .rejects before "
                           "its extension.", show_default=False, dir_okay=False)] = None,
@@ -161,6 +182,8 @@ def score(
 
     Example: python -m scorecard.cli score applicants.csv.gz -o scores.parquet
     """
+    if master is not None and engine is not Engine.spark:
+        raise _fail(f"--master {master} is only for --engine spark (the engine is {engine.value})")
     err = _stderr()
     show = err.is_terminal if progress is None else progress
     bar = Progress(SpinnerColumn(), TextColumn("{task.description:<20}"), BarColumn(), TaskProgressColumn(),
@@ -181,8 +204,9 @@ def score(
     try:
         with _stop_cleanly_on_signals(), bar:
             result = batch.score_file(input, output, card=card, engine=engine.value, id_column=id_column,
-                                      n_reasons=reasons, rejects_path=rejects, memory_limit=memory_limit,
-                                      threads=threads, progress=report)
+                                      n_reasons=reasons, reason_texts=reason_texts, rejects_path=rejects,
+                                      memory_limit=memory_limit,
+                                      threads=threads, progress=report, master=master)
     except ScorecardError as error:
         raise _fail(str(error)) from None
     except OSError as error:
@@ -310,6 +334,51 @@ def validate_card(
                     f"{len(card.features)} features, base points {card.base_points}", soft_wrap=True)
 
 
+# -- serve ------------------------------------------------------------------------------------
+def serve(
+    card: CardOption = batch.DEFAULT_CARD,
+    rules: Annotated[Path | None, typer.Option(
+        help="Business rules: cut-offs, policy rules, loan limits per band (checked at start-up). "
+             "Default: the project's business_rules/rules.json.", dir_okay=False, show_default=False)] = None,
+    params: Annotated[Path | None, typer.Option(
+        help="The card's params.yaml: enables POST /score/application, which takes the fields an applicant "
+             "declares and derives the features and joins the public data as the pipeline did. "
+             "Default: the project's params.yaml when it exists.", dir_okay=False, show_default=False)] = None,
+    no_params: Annotated[bool, typer.Option(
+        "--no-params", help="Serve POST /score only (the caller sends the card's features).")] = False,
+    host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 for every interface (e.g. in a container).")
+                    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    cors_origin: Annotated[list[str] | None, typer.Option(
+        "--cors-origin", help="An origin allowed to call the service from a browser, e.g. https://lender.example; "
+                              "repeat for several. Default: $SCORECARD_CORS_ORIGINS (comma-separated), else none.",
+        show_default=False)] = None,
+    max_applicants: Annotated[int, typer.Option(min=1, help="Applicants per request at most.")] = 1000,
+    max_body_bytes: Annotated[int, typer.Option(min=1, help="Request body size limit in bytes.")] = 1_000_000,
+    log_level: Annotated[LogLevel, typer.Option(
+        help="uvicorn's log level; info logs every request, warning only problems.")] = LogLevel.info,
+):
+    """Serve the card and the business rules over HTTP until stopped (Ctrl-C).
+
+    POST /score takes one applicant (or a list) with the card's features; POST
+    /score/application takes what the applicant declared; both answer with the score, band,
+    decision, reason codes and the card and rules versions. GET /scorecard, /rules and /health
+    describe what is served; /docs is the OpenAPI page. A bad card, rules file or params.yaml
+    stops here with a message naming the problem.
+
+    Example: scorecard serve --port 8000
+    """
+    from scorecard import service
+
+    rules_path = rules or service.DEFAULT_RULES
+    params_path = None if no_params else params or (service.DEFAULT_PARAMS if service.DEFAULT_PARAMS.is_file() else None)
+    try:
+        service.serve(card, rules_path, params_path, host=host, port=port, cors_origins=cors_origin or None,
+                      max_applicants=max_applicants, max_body_bytes=max_body_bytes, log_level=log_level.value)
+    except ScorecardError as error:
+        raise _fail(str(error)) from None
+
+
 def _paragraphs(text: str) -> str:
     """Help text for the terminal: each paragraph of a docstring on one line (rich wraps it)."""
     import inspect
@@ -320,6 +389,114 @@ def _paragraphs(text: str) -> str:
 app.command("score", help=_paragraphs(score.__doc__), no_args_is_help=True)(score)
 app.command("sql", help=_paragraphs(sql.__doc__))(sql)
 app.command("validate-card", help=_paragraphs(validate_card.__doc__))(validate_card)
+app.command("serve", help=_paragraphs(serve.__doc__))(serve)
+
+
+# -- monitor --------------------------------------------------------------------------------
+class FailOn(str, Enum):
+    never = "never"
+    warn = "warn"
+    alert = "alert"
+
+
+_STATUS_STYLE = {"ok": "green", "warn": "yellow", "alert": "bold red"}
+
+
+def _status(text: str) -> str:
+    return f"[{_STATUS_STYLE.get(text, 'default')}]{text}[/]"
+
+
+def monitor_command(
+    input: Annotated[Path, typer.Argument(
+        help="New applicants: a .csv, .csv.gz or .parquet file with every feature of the card (as for score).",
+        show_default=False, dir_okay=False, metavar="NEW_APPLICANTS")],
+    card: CardOption = batch.DEFAULT_CARD,
+    reference: Annotated[Path, typer.Option(
+        "--reference", help="The card's development sample, the population the indices compare with.",
+        dir_okay=False)] = Path("data/processed/train.parquet"),
+    by_month: Annotated[str | None, typer.Option(
+        "--by-month", metavar="COLUMN", help="Also give the indices for each calendar month of this date column "
+                                             "(e.g. issue_d).", show_default=False)] = None,
+    json_path: Annotated[Path | None, typer.Option(
+        "--json", help="Also write the result as JSON to this file.", show_default=False, dir_okay=False)] = None,
+    params: Annotated[Path, typer.Option(
+        "--params", help="Where the thresholds (monitoring) and the score band width (evaluate.band_width) come "
+                         "from; without the file: 0.1 / 0.25 and 20 points.", dir_okay=False)] = Path("params.yaml"),
+    fail_on: Annotated[FailOn, typer.Option(
+        "--fail-on", help="Exit with code 1 when the worst status reaches this level (never: always exit 0).")
+    ] = FailOn.never,
+):
+    """Check whether new applicants drift from the card's development sample.
+
+    Prints the PSI of the score (over the score bands) and the CSI of each card feature (over
+    the card's bins) against the development sample, each with its status: ok below the warn
+    threshold, warn from it, alert from the alert threshold (params.yaml, monitoring).
+
+    Exit code 0 whatever the status, unless --fail-on says otherwise; 2 when an input is wrong.
+
+    Example: python -m scorecard.cli monitor data/processed/test.parquet --by-month issue_d
+    """
+    import json
+
+    from scorecard import monitor as monitoring
+    from scorecard.config import MonitoringSpec, load_params
+
+    err = _stderr()
+    try:
+        if params.is_file():
+            loaded = load_params(params)
+            thresholds, width = loaded.monitoring, loaded.evaluate.band_width
+        elif params == Path("params.yaml"):
+            err.print("note: no params.yaml here: default thresholds (0.1 / 0.25) and 20-point score bands")
+            thresholds, width = MonitoringSpec(), monitoring.DEFAULT_BAND_WIDTH
+        else:
+            raise _fail(f"{params}: parameters file not found")
+        result = monitoring.run(input, batch.load_card(card), reference, thresholds, width, month_column=by_month)
+        if json_path is not None:
+            json_path.parent.mkdir(parents=True, exist_ok=True)
+            part = json_path.with_name(f".{json_path.name}.part")
+            part.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+            os.replace(part, json_path)
+    except ScorecardError as error:
+        raise _fail(str(error)) from None
+    except OSError as error:
+        where = f"{error.filename}: {error.strerror}" if error.filename and error.strerror else str(error)
+        raise _fail(where) from None
+
+    out = _stdout()
+    t = result.thresholds
+    out.print(f"card {escape(result.card_name)} {result.card_version}: {escape(str(input))} ({result.rows:,} "
+              f"applicants) against the development sample {escape(str(reference))} ({result.reference_rows:,})",
+              soft_wrap=True)
+    table = Table(title="Score PSI and feature CSI", title_justify="left", min_width=60)
+    table.add_column("variable")
+    table.add_column("index")
+    table.add_column("value", justify="right")
+    table.add_column("status")
+    for row in result.overall.itertuples():
+        table.add_row(escape(row.variable), row.measure.upper(), f"{row.value:.4f}", _status(row.status))
+    out.print(table)
+    if result.by_month is not None:
+        months = Table(title=f"By month of {escape(by_month)}", title_justify="left", min_width=60)
+        for name, justify in (("month", "left"), ("applicants", "right"), ("score PSI", "right"),
+                              ("largest CSI", "right"), ("feature", "left"), ("status", "left")):
+            months.add_column(name, justify=justify)
+        for row in monitoring.month_summary(result.by_month).itertuples():
+            months.add_row(row.month, f"{row.applicants:,}", f"{row.psi_score:.4f}",
+                           "-" if row.csi_max is None else f"{row.csi_max:.4f}", escape(str(row.csi_max_feature)),
+                           _status(row.status))
+        out.print(months)
+    for note in result.notes:
+        out.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
+    out.print(f"status: {_status(result.status)} (PSI warn/alert {t.psi_warn:g}/{t.psi_alert:g}, "
+              f"CSI warn/alert {t.csi_warn:g}/{t.csi_alert:g})"
+              + (f"; wrote {escape(str(json_path))}" if json_path is not None else ""), soft_wrap=True)
+    levels = monitoring.STATUSES
+    if fail_on is not FailOn.never and levels.index(result.status) >= levels.index(fail_on.value):
+        raise typer.Exit(1)
+
+
+app.command("monitor", help=_paragraphs(monitor_command.__doc__), no_args_is_help=True)(monitor_command)
 
 
 def main() -> None:

@@ -136,6 +136,10 @@ def load_source(spec: SourceSpec, root: str | Path | None = None) -> pd.DataFram
         long[PERIOD] = pd.to_numeric(long[PERIOD]).astype(int)
     for column in spec.output_columns():
         long[column] = _numeric_or_text(long[column])
+    repeated = long[long.duplicated([KEY, PERIOD], keep=False)]
+    if len(repeated):
+        raise DataValidationError(f"{path}: {len(repeated)} rows repeat a state and period, e.g. "
+                                  f"{repeated[[KEY, PERIOD]].head(3).to_dict('records')}; expected one value each")
     return long.sort_values([KEY, PERIOD]).reset_index(drop=True)
 
 
@@ -149,9 +153,10 @@ def join_source(applicants: pd.DataFrame, table: pd.DataFrame, spec: SourceSpec,
                 key_column: str, date_column: str) -> pd.DataFrame:
     """Add one source's columns to ``applicants`` (same rows, same order)."""
     keys = normalise_keys(applicants[key_column].astype(str), spec.key_names)
-    unknown = applicants.loc[keys.isna() | ~keys.isin(table[KEY]), key_column]
+    covered = table[KEY].unique()   # a few dozen states, not the table's thousands of rows
+    unknown = applicants.loc[keys.isna() | ~keys.isin(covered), key_column]
     if len(unknown):
-        known = sorted(map(str, table[KEY].unique()))
+        known = sorted(map(str, covered))
         raise DataValidationError(
             f"column '{key_column}': {len(unknown)} rows have a state that source '{name}' does not "
             f"cover, e.g. {sorted(map(str, unknown.unique()))[:5]}; expected one of {known}"
@@ -164,7 +169,7 @@ def join_source(applicants: pd.DataFrame, table: pd.DataFrame, spec: SourceSpec,
         merged = pd.merge_asof(left.sort_values(PERIOD), table.sort_values(PERIOD), on=PERIOD,
                                by=KEY, direction="backward").sort_values("_row")
     else:
-        merged = left.merge(table, on=[KEY, PERIOD], how="left", validate="many_to_one")
+        merged = left.merge(table, on=[KEY, PERIOD], how="left")   # one row per key and period: load_source
     values = merged[spec.output_columns()].reset_index(drop=True)
     uncovered = values.isna().all(axis=1).to_numpy()
     if uncovered.any():
@@ -180,12 +185,22 @@ def join_source(applicants: pd.DataFrame, table: pd.DataFrame, spec: SourceSpec,
     return out
 
 
+def load_environment(environment: EnvironmentSpec, root: str | Path | None = None) -> dict[str, pd.DataFrame]:
+    """Every enabled source as its long table (see :func:`load_source`), by source name."""
+    return {name: load_source(spec, root) for name, spec in environment.enabled_sources().items()}
+
+
 def join_environment(applicants: pd.DataFrame, environment: EnvironmentSpec, date_column: str,
-                     root: str | Path | None = None) -> pd.DataFrame:
-    """Join every enabled source of ``environment`` to the applicants."""
+                     root: str | Path | None = None,
+                     tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Join every enabled source of ``environment`` to the applicants.
+
+    ``tables`` are the sources already read by :func:`load_environment` (a service reads
+    them once at start-up); without them each source is read from its file now.
+    """
+    tables = load_environment(environment, root) if tables is None else tables
     for name, spec in environment.enabled_sources().items():
-        table = load_source(spec, root)
-        applicants = join_source(applicants, table, spec, name, environment.join_key, date_column)
+        applicants = join_source(applicants, tables[name], spec, name, environment.join_key, date_column)
     return applicants
 
 

@@ -26,7 +26,6 @@ otherwise).
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -36,6 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -44,11 +44,13 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from starlette.concurrency import run_in_threadpool
 
 from scorecard import __version__
+from scorecard.application import ApplicationForm
 from scorecard.card import UNSEEN_FLAG, Card, load
-from scorecard.errors import ScorecardError
-from scorecard.rules import DEFAULT_RULES, check_against_card, load_rules
+from scorecard.errors import DataValidationError, ScorecardError
+from scorecard.rules import DEFAULT_RULES, PROJECT_ROOT, check_against_card, load_rules
 
 DEFAULT_CARD = Path(__file__).resolve().parent / "scorecard.json"
+DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
 MAX_APPLICANTS = 1000
 MAX_BODY_BYTES = 1_000_000
 MAX_TEXT_LENGTH = 200          # longest category text or id accepted
@@ -142,21 +144,39 @@ def _json_type(value: Any) -> str:
 class _Problems:
     """Turns pydantic errors into answers that name the applicant and the field."""
 
-    def __init__(self, card: Card, inputs: dict[str, dict]):
-        self.card = card
+    def __init__(self, card: Card, inputs: dict[str, dict], form: ApplicationForm | None = None):
+        self.card, self.form = card, form
         self.categorical = {f["name"]: next((c for b in f["bins"] if b["kind"] == "categories"
                                              for c in b["categories"]), "")
                             for f in card.features if f["type"] == "categorical"}
-        self.allowed = ["id", *card.feature_names, *inputs]
+        if form is None:
+            self.allowed = ["id", *card.feature_names, *inputs]
+            self.required = set()
+        else:
+            self.allowed = ["id", *form.columns, *(i for i in inputs if i not in form.columns)]
+            self.required = {name for name, spec in form.columns.items() if not spec.nullable}
 
     def message(self, field: str | None, kind: str, item: dict) -> str:
         value = item.get("input")
+        if kind == "missing" and self.form is not None:
+            return ("required: every declared field the card needs must be given (null when not known, "
+                    "where params.yaml allows it)")
         if kind == "missing":
             return ("required: every feature of the card must be given (null when the value is not "
                     "known, scored in the feature's missing bin)")
+        if kind == "extra_forbidden" and self.form is not None:
+            return (f"unknown field: card {self.card.version} needs none such (expected: {', '.join(self.allowed)})")
         if kind == "extra_forbidden":
             return (f"unknown field: not a feature of card {self.card.version} nor an input of the "
                     f"business rules (expected: {', '.join(self.allowed)})")
+        if value is None and field in self.required:
+            return "must not be null: params.yaml declares this field required"
+        if kind == "value_error":
+            return item["msg"].removeprefix("Value error, ")
+        if kind == "string_pattern_mismatch":
+            return f"expected a date as yyyy-mm-dd, got {_json_type(value)}"
+        if kind in ("greater_than_equal", "less_than_equal", "greater_than"):
+            return f"{item['msg'].replace('Input should be', 'expected a value')} (params.yaml data.columns), got {value!r}"
         if kind in ("model_type", "model_attributes_type", "dict_type"):
             return f"expected an applicant object, got {_json_type(value)}"
         if field == "id" and kind in ("string_type", "int_type"):
@@ -220,26 +240,34 @@ def _check_origins(origins: Sequence[str]) -> list[str]:
 
 # -- the app ----------------------------------------------------------------------------------
 def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DEFAULT_RULES, *,
+               params_path: str | Path | None = DEFAULT_PARAMS,
                cors_origins: Sequence[str] = (), max_applicants: int = MAX_APPLICANTS,
                max_body_bytes: int = MAX_BODY_BYTES, n_reasons: int = 4) -> FastAPI:
     """The scoring service for one card and one rules file, both checked now.
+
+    ``params_path`` (the card's params.yaml) enables ``POST /score/application``: declared
+    application fields in, features derived and environment joined by the service. None
+    serves ``POST /score`` only.
 
     Raises
     ------
     ScorecardError
         :class:`~scorecard.errors.CardError` for a bad card,
         :class:`~scorecard.rules.RulesError` for bad rules or rules that contradict the card,
-        or a bad CORS origin.
+        :class:`~scorecard.errors.ConfigError` for params that cannot compute the card's
+        features, or a bad CORS origin.
     """
     card = load(card_path)
     rules = load_rules(rules_path)
     warnings = check_against_card(rules, card)
+    form = None
+    if params_path is not None:
+        form = ApplicationForm.from_params_file(card, params_path)
+        warnings += form.warnings
     for warning in warnings:
         log.warning(warning)
     origins = _check_origins(cors_origins)
     Applicant = applicant_model(card, rules.inputs)
-    one = TypeAdapter(Applicant)
-    many = TypeAdapter(list[Applicant])
     problems = _Problems(card, rules.inputs)
     feature_of_code = {f["reason_code"]: f["name"] for f in card.features}
     numeric = [f["name"] for f in card.features if f["type"] == "numeric"]
@@ -265,11 +293,23 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
         frame = pd.DataFrame.from_records(records, columns=["id", *card.feature_names, *rules.inputs])
         for name in [*numeric, *rules.inputs]:
             frame[name] = pd.to_numeric(frame[name]).astype("float64")
+        return score_frame(frame, records, records)
+
+    def score_applications(records: list[dict]) -> list[dict]:
+        frame = form.features(records)
+        # The rules read a field as given, else as the service computed it (e.g. loan_to_income).
+        known = [f for f in rules.fields if f in frame]
+        computed = frame[known].astype("float64").to_dict(orient="records")
+        values = [{**{k: (None if np.isnan(v) else v) for k, v in c.items()},
+                   **{k: v for k, v in r.items() if k in rules.fields}} for c, r in zip(computed, records)]
+        return score_frame(frame, records, values)
+
+    def score_frame(frame: pd.DataFrame, records: list[dict], rule_values: list[dict]) -> list[dict]:
         applied = card.apply(frame, n_reasons).to_dict(orient="records")
         results = []
-        for record, row in zip(records, applied):
+        for record, values, row in zip(records, rule_values, applied):
             score = int(row["score"])
-            outcome = rules.evaluate(score, record)
+            outcome = rules.evaluate(score, values)
             reasons = []
             for k in range(1, n_reasons + 1):
                 code = row[f"reason_{k}"]
@@ -294,18 +334,8 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
                                              "maxItems": max_applicants}]}
     result_doc = {"oneOf": [result_schema, {"type": "array", "items": result_schema}]}
 
-    @app.post(
-        "/score",
-        summary="Score one applicant or a list of them",
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": body_doc}}}},
-        responses={200: {"description": "One result per applicant, in order",
-                         "content": {"application/json": {"schema": result_doc}}},
-                   400: {"description": "The body is not JSON"},
-                   413: {"description": f"Over {max_body_bytes} bytes or over {max_applicants} applicants"},
-                   415: {"description": "Not application/json"},
-                   422: {"description": "An applicant does not fit the card: the field and the problem"}},
-    )
-    async def score(request: Request):
+    async def read_body(request: Request) -> Any:
+        """The parsed JSON body, or the 4xx answer that says why there is none."""
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/json" and not media.endswith("+json"):
             return _problem(415, "unsupported_media_type",
@@ -330,26 +360,68 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
             return _problem(400, "json_invalid", "body is not valid JSON: nested too deeply")
         except ValueError as error:   # JSONDecodeError, bad UTF-8, NaN/Infinity, over-long integers
             return _problem(400, "json_invalid", f"body is not valid JSON: {error}")
-
-        batch = isinstance(data, list)
-        if not batch and not isinstance(data, dict):
+        if not isinstance(data, (list, dict)):
             return _problem(422, "body_type", f"expected an applicant object or a list of them, got {_json_type(data)}")
-        if batch and len(data) > max_applicants:
+        if isinstance(data, list) and len(data) > max_applicants:
             return _problem(413, "too_many_applicants", f"at most {max_applicants} applicants per request, got "
                                                         f"{len(data)}: send them in several requests",
                             limit=max_applicants)
-        try:
-            parsed = many.validate_python(data) if batch else [one.validate_python(data)]
-        except ValidationError as error:
-            detail = problems.from_error(error, batch)
-            more = len(detail) - MAX_ERRORS
-            content = {"detail": detail[:MAX_ERRORS]}
-            if more > 0:
-                content["more"] = f"{more} more problems not listed"
-            return JSONResponse(content, status_code=422)
-        records = [p.model_dump(by_alias=True) for p in parsed]
-        results = await run_in_threadpool(score_records, records) if records else []
-        return JSONResponse(results if batch else results[0])
+        return data
+
+    def endpoint(model: type[BaseModel], explain: _Problems, scorer):
+        one, many = TypeAdapter(model), TypeAdapter(list[model])
+
+        async def handle(request: Request):
+            data = await read_body(request)
+            if isinstance(data, JSONResponse):
+                return data
+            batch = isinstance(data, list)
+            try:
+                parsed = many.validate_python(data) if batch else [one.validate_python(data)]
+            except ValidationError as error:
+                detail = explain.from_error(error, batch)
+                more = len(detail) - MAX_ERRORS
+                content = {"detail": detail[:MAX_ERRORS]}
+                if more > 0:
+                    content["more"] = f"{more} more problems not listed"
+                return JSONResponse(content, status_code=422)
+            records = [p.model_dump(by_alias=True) for p in parsed]
+            try:
+                results = await run_in_threadpool(scorer, records) if records else []
+            except DataValidationError as error:
+                return _problem(422, "not_covered", str(error))
+            return JSONResponse(results if batch else results[0])
+        return handle
+
+    responses = {200: {"description": "One result per applicant, in order",
+                       "content": {"application/json": {"schema": result_doc}}},
+                 400: {"description": "The body is not JSON"},
+                 413: {"description": f"Over {max_body_bytes} bytes or over {max_applicants} applicants"},
+                 415: {"description": "Not application/json"},
+                 422: {"description": "An applicant does not fit the card: the field and the problem"}}
+    app.post("/score", summary="Score one applicant or a list of them, given the card's features",
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": body_doc}}}},
+             responses=responses, operation_id="score")(endpoint(Applicant, problems, score_records))
+
+    if form is not None:
+        Application = form.model({name: Annotated[float | None, Field(
+            alias=name, allow_inf_nan=False, description=spec["description"] + " (read by the business rules)")]
+            for name, spec in rules.inputs.items()})
+        application_schema = Application.model_json_schema(by_alias=True)
+        application_doc = {"oneOf": [application_schema, {"type": "array", "items": application_schema,
+                                                          "maxItems": max_applicants}]}
+        app.post("/score/application",
+                 summary="Score one application or a list of them, given the fields the applicant declared",
+                 description=("The service checks the declared fields against the schema of params.yaml, derives "
+                              f"the card's features ({', '.join(form.derived) or 'none'}) and joins the public "
+                              "environment data by state and application date, exactly as the pipeline did."),
+                 openapi_extra={"requestBody": {"required": True,
+                                                "content": {"application/json": {"schema": application_doc}}}},
+                 responses={**responses, 422: {"description": "A field is missing, of the wrong type or out of "
+                                                              "range, or the state/date is not covered by the "
+                                                              "environment data"}},
+                 operation_id="score_application",
+                 )(endpoint(Application, _Problems(card, rules.inputs, form), score_applications))
 
     @app.get("/scorecard", summary="The card JSON this service scores with")
     def scorecard_document():
@@ -368,37 +440,38 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
     return app
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the service with uvicorn (127.0.0.1:8000 unless told otherwise)."""
-    parser = argparse.ArgumentParser(prog="python -m scorecard.service", description=__doc__.split("\n")[0])
-    parser.add_argument("--card", default=str(DEFAULT_CARD), help="scorecard JSON (default: %(default)s)")
-    parser.add_argument("--rules", default=str(DEFAULT_RULES), help="business rules JSON (default: %(default)s)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
-    parser.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN",
-                        help=f"origin allowed to call the service from a browser, e.g. https://lender.example; "
-                             f"repeat for several (default: ${CORS_ENV}, comma-separated, else none)")
-    parser.add_argument("--max-applicants", type=int, default=MAX_APPLICANTS, help="per request (default: %(default)s)")
-    parser.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES, help="per request (default: %(default)s)")
-    args = parser.parse_args(argv)
-    origins = args.cors_origin
-    if origins is None:
-        origins = [o.strip() for o in os.environ.get(CORS_ENV, "").split(",") if o.strip()]
-    if not 0 < args.port < 65536:
-        parser.error(f"--port must be between 1 and 65535, got {args.port}")
-    if args.max_applicants < 1 or args.max_body_bytes < 1:
-        parser.error("--max-applicants and --max-body-bytes must be positive")
-    try:
-        app = create_app(args.card, args.rules, cors_origins=origins, max_applicants=args.max_applicants,
-                         max_body_bytes=args.max_body_bytes)
-    except ScorecardError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+def serve(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DEFAULT_RULES,
+          params_path: str | Path | None = DEFAULT_PARAMS, *, host: str = "127.0.0.1", port: int = 8000,
+          cors_origins: Sequence[str] | None = None, max_applicants: int = MAX_APPLICANTS,
+          max_body_bytes: int = MAX_BODY_BYTES, log_level: str = "info") -> None:
+    """Check the card, rules and params, then serve until stopped (uvicorn).
+
+    ``cors_origins`` None reads ``$SCORECARD_CORS_ORIGINS`` (comma-separated; none when unset).
+
+    Raises
+    ------
+    ScorecardError
+        A bad card, rules file, params or option: nothing is served.
+    """
+    if not 0 < port < 65536:
+        raise ScorecardError(f"port must be between 1 and 65535, got {port}")
+    if max_applicants < 1 or max_body_bytes < 1:
+        raise ScorecardError("max applicants and max body bytes must be positive")
+    if cors_origins is None:
+        cors_origins = [o.strip() for o in os.environ.get(CORS_ENV, "").split(",") if o.strip()]
+    app = create_app(card_path, rules_path, params_path=params_path, cors_origins=cors_origins,
+                     max_applicants=max_applicants, max_body_bytes=max_body_bytes)
     import uvicorn
 
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
-    return 0
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m scorecard.service ...`` is ``scorecard serve ...``."""
+    from scorecard.cli import app
+
+    app(["serve", *(sys.argv[1:] if argv is None else argv)], prog_name="python -m scorecard.service")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -70,6 +70,11 @@ Decisions a reader of the SQL should know:
   (Oracle, MySQL) agree with those that skip NULLs.
 * Rows come out in the engine's order; add ``ORDER BY`` around the statement if needed.
 
+``to_sql(..., compact=True)`` (DuckDB only) gives the statement ``scorecard score`` runs: the
+same values with fewer operations per row (reasons packed in a bit mask, texts as ENUMs; see
+:func:`_compact_sql`). ``reason_texts=False`` leaves the ``reason_k_text`` columns out of
+either statement.
+
 Run ``python -m scorecard.sql --dialect duckdb`` to print the statement for the packaged card.
 """
 
@@ -107,6 +112,14 @@ variadic verbose when where window with within year
 """.split())
 PLAIN = re.compile(r"[a-z_][a-z0-9_]*")
 CTE_NAMES = ("sc_input", "sc_bins", "sc_points", "sc_lost")
+COMPACT_CTE_NAMES = ("sc_input", "sc_codes", "sc_sums", "sc_ranks")
+#: The compact statement packs a row's reasons into one BIGINT: one bit per (feature, points
+#: lost) pair of the card, above the bits that hold the sum of the points. When the card needs
+#: more than this many bits, it ranks the reasons as the readable statement does.
+MASK_BITS = 62
+#: The compact statement types the unseen flag as an ENUM of every combination of the card's
+#: categorical features when there are at most this many (2**6 = 64 values); else as text.
+FLAG_ENUM_FEATURES = 6
 MAX_DOUBLE = "1.7976931348623157E308"
 TWO_POW_63 = "9.223372036854775808E18"  # 2**63: doubles below it fit a BIGINT exactly
 
@@ -250,7 +263,8 @@ def _select(items: list, indent: str = "    ") -> str:
 
 
 def to_sql(card, dialect: str = "duckdb", table: str | Sequence[str] = "applicants",
-           id_column: str = "applicant_id", n_reasons: int = 4) -> str:
+           id_column: str = "applicant_id", n_reasons: int = 4, *, reason_texts: bool = True,
+           compact: bool = False) -> str:
     """One SQL ``SELECT`` that scores ``table`` exactly as :meth:`Card.apply` does.
 
     Parameters
@@ -266,12 +280,19 @@ def to_sql(card, dialect: str = "duckdb", table: str | Sequence[str] = "applican
         A column copied to the output as its first column.
     n_reasons
         How many reasons per row (0 for none).
+    reason_texts
+        False: leave the ``reason_k_text`` columns out (the codes stay; their texts are in
+        the card).
+    compact
+        DuckDB only: the compact statement that ``scorecard score`` runs (see
+        :func:`compact_types`): the same values, computed with fewer operations per row and
+        with the text columns typed as ``ENUM`` (written to Parquet as plain strings).
 
     Raises
     ------
     ValueError
         An unknown dialect, an empty name, a name clashing with an output column, a bad
-        ``n_reasons``.
+        ``n_reasons``, ``compact`` with another dialect than DuckDB.
     CardError
         The card fails its schema or rules.
     """
@@ -285,6 +306,8 @@ def to_sql(card, dialect: str = "duckdb", table: str | Sequence[str] = "applican
     _check_name("id_column", id_column)
     if isinstance(n_reasons, bool) or not isinstance(n_reasons, int) or n_reasons < 0:
         raise ValueError(f"n_reasons must be a whole number >= 0, got {n_reasons!r}")
+    if compact and dialect != "duckdb":
+        raise ValueError(f"the compact statement is DuckDB SQL; dialect {dialect!r} has the readable one only")
     document = _document(card)
     features = document["features"]
     names = [f["name"] for f in features]
@@ -295,15 +318,17 @@ def to_sql(card, dialect: str = "duckdb", table: str | Sequence[str] = "applican
     weight = 10 ** len(str(count))  # first power of ten above the number of features
     best = [_best_points(f) for f in features] if n_reasons else []
 
-    generated = (["score", cardlib.UNSEEN_FLAG]
-                 + [f"{prefix}{n}" for n in names for prefix in ("value_", "bin_points_", "points_", "key_")]
+    generated = (["score", cardlib.UNSEEN_FLAG, "sc_total", "sc_unseen"]
+                 + [f"{prefix}{n}" for n in names for prefix in ("value_", "bin_points_", "points_", "key_", "code_")]
                  + [f"reason_{k}{suffix}" for k in range(1, n_reasons + 1) for suffix in ("", "_text", "_points_lost")]
-                 + [f"top_{k}" for k in range(1, n_reasons + 1)])
+                 + [f"{prefix}{k}" for k in range(1, n_reasons + 2) for prefix in ("top_", "sc_mask_", "sc_rank_")])
     if id_column in generated:
         raise ValueError(f"id_column {id_column!r} clashes with a column the statement makes")
-    ctes = set(CTE_NAMES) | {f"sc_reason_{k}" for k in range(1, n_reasons + 1)}
+    ctes = set(CTE_NAMES) | set(COMPACT_CTE_NAMES) | {f"sc_reason_{k}" for k in range(1, n_reasons + 1)}
     if parts[-1] in ctes:
         raise ValueError(f"table {parts[-1]!r} clashes with a CTE name of the statement ({sorted(ctes)})")
+    if compact:
+        return _compact_sql(document, w, ".".join(w.ident(p) for p in parts), id_column, n_reasons, reason_texts)
 
     ident = w.ident
     value = {n: ident(f"value_{n}") for n in names}
@@ -384,8 +409,9 @@ def to_sql(card, dialect: str = "duckdb", table: str | Sequence[str] = "applican
         slot = f"MOD(top_{k}, {weight})"
         codes = " ".join(f"WHEN {count - i} THEN {w.string(f['reason_code'])}" for i, f in enumerate(features))
         items.append((f"CASE {slot} {codes} END AS reason_{k}", None))
-        texts = "".join(f"\n    WHEN {count - i} THEN {w.string(f['reason_text'])}" for i, f in enumerate(features))
-        items.append((f"CASE {slot}{texts}\n  END AS reason_{k}_text", None))
+        if reason_texts:
+            texts = "".join(f"\n    WHEN {count - i} THEN {w.string(f['reason_text'])}" for i, f in enumerate(features))
+            items.append((f"CASE {slot}{texts}\n  END AS reason_{k}_text", None))
         items.append((f"CAST((top_{k} - {slot}) / {weight} AS INTEGER) AS reason_{k}_points_lost", None))
     flag = ident(cardlib.UNSEEN_FLAG)
     if categorical:
@@ -394,6 +420,240 @@ def to_sql(card, dialect: str = "duckdb", table: str | Sequence[str] = "applican
         items.append((f"SUBSTRING({pieces} FROM 2) AS {flag}", "unseen categorical features, card order"))
     else:
         items.append((f"'' AS {flag}", None))
+    out += ["SELECT", _select(items, indent="  "), f"FROM {previous}"]
+    return "\n".join(out) + "\n"
+
+
+# -- the compact statement (DuckDB) -------------------------------------------------------------
+def _reason_positions(features: list[dict], best: list[int], weight: int) -> list[tuple[int, int]]:
+    """Every (feature index, points lost > 0) pair of the card, best reason first: most points
+    lost, ties by card order (the sort key of the readable statement)."""
+    count = len(features)
+    pairs = {(i, best[i] - b["points"]) for i, f in enumerate(features) for b in f["bins"] if best[i] > b["points"]}
+    return sorted(pairs, key=lambda pair: -(pair[1] * weight + count - pair[0]))
+
+
+def _flag_values(categorical: list[str]) -> list[str]:
+    """The unseen flag of every combination of unseen categorical features: bit j of the index
+    is the j-th categorical feature (card order)."""
+    return [",".join(n for j, n in enumerate(categorical) if u >> j & 1) for u in range(2 ** len(categorical))]
+
+
+def _enum(w: _Writer, values: list[str]) -> str:
+    return "ENUM(" + ", ".join(w.string(v) for v in dict.fromkeys(values)) + ")"
+
+
+def compact_types(card, n_reasons: int = 4) -> dict[str, str]:
+    """The DuckDB types of the compact statement's text columns, by output column: ``reason_k``
+    an ``ENUM`` of the card's reason codes, ``reason_k_text`` of its reason texts,
+    ``unseen_categories`` an ``ENUM`` of every combination of categorical features (``''`` for
+    none) when the card has at most :data:`FLAG_ENUM_FEATURES` of them, else ``VARCHAR``.
+
+    ENUM columns cost a small integer per row; DuckDB writes them to Parquet and CSV as plain
+    text, so a reader sees strings."""
+    return _compact_types(_document(card), n_reasons)
+
+
+def _compact_types(document: dict, n_reasons: int) -> dict[str, str]:
+    w = _Writer("duckdb", 255)
+    features = document["features"]
+    codes = _enum(w, [f["reason_code"] for f in features])
+    texts = _enum(w, [f["reason_text"] for f in features])
+    categorical = [f["name"] for f in features if f["type"] == "categorical"]
+    flag = _enum(w, _flag_values(categorical)) if len(categorical) <= FLAG_ENUM_FEATURES else "VARCHAR"
+    types = {}
+    for k in range(1, n_reasons + 1):
+        types[f"reason_{k}"] = codes
+        types[f"reason_{k}_text"] = texts
+    types[cardlib.UNSEEN_FLAG] = flag
+    return types
+
+
+def _compact_sql(document: dict, w: _Writer, source: str, id_column: str, n_reasons: int,
+                 reason_texts: bool) -> str:
+    """The compact DuckDB statement: the readable one's values with fewer operations per row.
+
+    * One ``CASE`` per feature gives a *code* per bin: special values first, then the ranges
+      (or category lists) in card order, the missing bin last (the ``ELSE`` of a numeric
+      feature: NULL and NaN fail every other test, the last range stopping at +inf), so
+      most rows skip the missing test. Without reasons the code is the bin's points.
+    * With reasons, the code is ``bit << S | (points + offset)``: ``offset`` makes the points
+      of every bin of the feature >= 0 and ``S`` leaves room for their sum, so the sum of
+      a row's codes holds the score (low ``S`` bits) and a mask (high bits) with one bit
+      per (feature, points lost) pair of the card, ordered best reason first (most points
+      lost, ties by card order). The k-th reason is then the k-th lowest set bit, found
+      with two integer operations (``m & -m``, ``m & (m - 1)``), and its code, text and
+      points lost are read from constant lists. A card needing more than
+      :data:`MASK_BITS` bits ranks its reasons with the readable statement's keys instead.
+    * Texts (reason codes and texts, the unseen flag) are ENUM values from constant lists
+      (:func:`compact_types`), not strings built per row.
+    """
+    features = document["features"]
+    names = [f["name"] for f in features]
+    count = len(features)
+    weight = 10 ** len(str(count))
+    ident = w.ident
+    id_ = ident(id_column)
+    categorical = [f["name"] for f in features if f["type"] == "categorical"]
+    best = [_best_points(f) for f in features] if n_reasons else []
+    offset = [-min(b["points"] for b in f["bins"]) for f in features]
+    span = sum(max(b["points"] for b in f["bins"]) + offset[i] for i, f in enumerate(features))
+    shift = max(1, span.bit_length())  # the sum of (points + offset) fits in `shift` bits
+    positions = _reason_positions(features, best, weight) if n_reasons else []
+    packed = bool(n_reasons) and len(positions) + shift <= MASK_BITS
+    position = {pair: k for k, pair in enumerate(positions)}
+    low = (1 << shift) - 1
+
+    def code(i: int, b: dict) -> str:
+        if not packed:
+            return str(b["points"])
+        lost = best[i] - b["points"]
+        bit = 1 << position[(i, lost)] if lost > 0 else 0
+        return str((bit << shift) + b["points"] + offset[i])
+
+    value = {n: ident(f"value_{n}") for n in names}
+    code_of = {n: ident(f"code_{n}") for n in names}
+    points = {n: ident(f"points_{n}") for n in names}
+    types = _compact_types(document, n_reasons)
+    mode = (f"reasons packed in a {len(positions)}-bit mask above {shift} bits of points" if packed
+            else "reasons ranked by keys" if n_reasons else "no reasons")
+    out = [f"-- Scorecard: {_comment(document['name'])}",
+           f"-- model_version {document['model_version']}, schema {document['schema_version']}; "
+           f"compact DuckDB statement ({mode}); generated by scorecard.sql.to_sql from the card JSON",
+           f"-- score = {document['scaling']['base_points']} base points + the points of each "
+           "feature's bin; reasons = the features that lost the most points (ties: card order)",
+           "WITH"]
+
+    # 1. Each column read once, typed (as the readable statement).
+    items = [(id_, None)]
+    for f in features:
+        column = ident(f["name"])
+        expr = w.as_number(column) if f["type"] == "numeric" else w.as_category(column)
+        items.append((f"{expr} AS {value[f['name']]}", None))
+    out += ["sc_input AS (", "  SELECT", _select(items), f"  FROM {source}", "),"]
+
+    # 2. One CASE per feature: the code of the bin the value falls in (NULL: unseen category).
+    # The missing bin is tested last (ELSE for a numeric feature): the other tests are false
+    # for NULL, and for NaN too (DuckDB orders NaN above +inf, so the unbounded last range
+    # stops at +inf), so most rows skip the missing test.
+    infinity = "CAST('Infinity' AS DOUBLE)"
+    items = [(id_, None)]
+    for i, f in enumerate(features):
+        name, x = f["name"], value[f["name"]]
+        missing = next(b for b in f["bins"] if b["kind"] == "missing")
+        whens = []
+        for b in sorted(f["bins"], key=lambda b: b["kind"] != "special"):  # special values first
+            if b["kind"] == "special":
+                values = ", ".join(w.number(v) for v in b["values"])
+                whens.append(f"WHEN {x} IN ({values}) THEN {code(i, b)}  -- bin {b['id']}: special")
+            elif b["kind"] == "range":
+                condition = _range_condition(x, b) if b["upper"] is not None else " AND ".join(
+                    [*([_range_condition(x, b)] if b["lower"] is not None else []), f"{x} <= {infinity}"])
+                whens.append(f"WHEN {condition} THEN {code(i, b)}  -- bin {b['id']}: {_comment(cardlib.bin_label(b))}")
+            elif b["kind"] == "categories":
+                categories = ", ".join(w.string(c) for c in b["categories"])
+                whens.append(f"WHEN {x} IN ({categories}) THEN {code(i, b)}  -- bin {b['id']}: "
+                             f"{_comment(cardlib.bin_label(b))}")
+        if f["type"] == "numeric":
+            whens.append(f"ELSE {code(i, missing)}  -- bin {missing['id']}: missing (NULL, NaN)")
+        else:
+            whens.append(f"WHEN {x} IS NULL THEN {code(i, missing)}  -- bin {missing['id']}: missing")
+        items.append(f"-- {_comment(name)} ({f['type']}; {_comment(f['reason_code'])} {_comment(f['reason_text'])})")
+        body = "".join(f"      {line}\n" for line in whens)
+        items.append((f"CASE\n{body}    END AS {code_of[name]}",
+                      "NULL: a category the card does not list (unseen)" if f["type"] == "categorical" else None))
+    out += ["sc_codes AS (", "  SELECT", _select(items), "  FROM sc_input", "),"]
+
+    # 3. Unseen categories take the code of the card's unseen bin; the codes are summed.
+    items = [(id_, None)]
+    scored = {}  # the code of each feature, unseen categories included
+    for i, f in enumerate(features):
+        n = f["name"]
+        if f["type"] == "categorical":
+            unseen = f["bins"][f["unseen"]["bin_id"]]
+            scored[n] = f"COALESCE({code_of[n]}, {code(i, unseen)})"
+            items.append((f"{scored[n]} AS {code_of[n]}", f"unseen: bin {unseen['id']}"))
+        else:
+            scored[n] = code_of[n]
+            items.append((code_of[n], None))
+    if types[cardlib.UNSEEN_FLAG] == "VARCHAR":
+        pieces = " || ".join(f"CASE WHEN {code_of[n]} IS NULL THEN {w.string(',' + n)} ELSE '' END"
+                             for n in categorical)
+        items.append((f"SUBSTRING({pieces} FROM 2) AS sc_unseen", "unseen categorical features, card order"))
+    elif categorical:
+        bits = " + ".join(f"CAST({code_of[n]} IS NULL AS INTEGER) * {1 << j}" for j, n in enumerate(categorical))
+        items.append((f"{bits} AS sc_unseen", "bit j: the j-th categorical feature is unseen"))
+    else:
+        items.append(("0 AS sc_unseen", None))
+    total = "\n      + ".join(scored[n] for n in names)
+    items.append((f"CAST({total} AS BIGINT) AS sc_total", None))
+    out += ["sc_sums AS (", "  SELECT", _select(items), "  FROM sc_codes", ")"]
+
+    # 4. Reasons, rank by rank.
+    previous = "sc_sums"
+    if packed:
+        out[-1] += ","
+        out += [f"-- the mask: bit p = the p-th (feature, points lost) pair of the card, best reason first",
+                "sc_ranks AS (", f"  SELECT *, sc_total >> {shift} AS sc_mask_1", "  FROM sc_sums", ")"]
+        previous = "sc_ranks"
+        for k in range(1, n_reasons + 1):
+            nxt = f",\n    sc_mask_{k} & (sc_mask_{k} - 1) AS sc_mask_{k + 1}" if k < n_reasons else ""
+            out[-1] += ","
+            out += [f"-- reason {k}: the lowest bit left (its position + 1; 65 when none is left)",
+                    f"sc_rank_{k} AS (",
+                    f"  SELECT *, bit_count((sc_mask_{k} & -sc_mask_{k}) - 1) + 1 AS sc_rank_{k}{nxt}",
+                    f"  FROM {previous}", ")"]
+            previous = f"sc_rank_{k}"
+    elif n_reasons:
+        out[-1] += ","
+        items = [("*", None)]
+        for i, f in enumerate(features):
+            lost = f"{best[i]} - {code_of[f['name']]}"
+            items.append((f"CASE WHEN {lost} > 0 THEN ({lost}) * {weight} + {count - i} ELSE 0 END AS "
+                          f"{ident('key_' + f['name'])}", None))
+        out += [f"-- key = points lost * {weight} + ({count} - position in the card), 0 when nothing is lost",
+                "sc_ranks AS (", "  SELECT", _select(items), "  FROM sc_sums", ")"]
+        previous = "sc_ranks"
+        keys = [ident(f"key_{n}") for n in names]
+        for k in range(1, n_reasons + 1):
+            candidates = keys if k == 1 else [f"CASE WHEN {key} < top_{k - 1} THEN {key} ELSE 0 END" for key in keys]
+            body = ",\n      ".join(["0", *candidates])
+            out[-1] += ","
+            out += [f"sc_rank_{k} AS (", f"  SELECT *, GREATEST(\n      {body}\n    ) AS top_{k}",
+                    f"  FROM {previous}", ")"]
+            previous = f"sc_rank_{k}"
+
+    # 5. The output columns, in Python's order.
+    base = document["scaling"]["base_points"]
+    if packed:
+        items = [(id_, None), (f"(sc_total & {low}) + {base - sum(offset)} AS score", None)]
+        items += [(f"({code_of[n]} & {low}){f' - {offset[i]}' if offset[i] else ''} AS {points[n]}", None)
+                  for i, n in enumerate(names)]
+    else:
+        items = [(id_, None), (f"sc_total + {base} AS score", None)]
+        items += [(f"{code_of[n]} AS {points[n]}", None) for n in names]
+    by = positions if packed else [(i, None) for i in range(count)]
+    codes = ", ".join(w.string(features[i]["reason_code"]) for i, _ in by)
+    texts = ", ".join(w.string(features[i]["reason_text"]) for i, _ in by)
+    for k in range(1, n_reasons + 1):
+        if packed:
+            # points lost by position; 0 at position 65 (no reason left)
+            padded = [str(l) for _, l in positions] + ["0"] * (65 - len(positions))
+            index, lost = f"sc_rank_{k}", f"CAST([{', '.join(padded)}] AS BIGINT[])[sc_rank_{k}]"
+        else:
+            index, lost = f"{count + 1} - top_{k} % {weight}", f"top_{k} // {weight}"
+        items.append((f"([{codes}]::{types[f'reason_{k}']}[])[{index}] AS reason_{k}", None))
+        if reason_texts:
+            items.append((f"([{texts}]::{types[f'reason_{k}_text']}[])[{index}] AS reason_{k}_text", None))
+        items.append((f"{lost} AS reason_{k}_points_lost", None))
+    flag_type = types[cardlib.UNSEEN_FLAG]
+    flag = ident(cardlib.UNSEEN_FLAG)
+    if flag_type == "VARCHAR":
+        items.append((f"sc_unseen AS {flag}", None))
+    else:
+        flags = ", ".join(w.string(v) for v in _flag_values(categorical))
+        items.append((f"([{flags}]::{flag_type}[])[sc_unseen + 1] AS {flag}",
+                      "unseen categorical features, card order"))
     out += ["SELECT", _select(items, indent="  "), f"FROM {previous}"]
     return "\n".join(out) + "\n"
 

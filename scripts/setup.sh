@@ -4,11 +4,14 @@
 #
 # Usage: scripts/setup.sh [--test]
 #   (no option)  .venv with the pinned packages (requirements.lock) and the project (-e .),
-#                the Jupyter kernel "scorecard", and Quarto (path written to .venv/.quarto-path)
+#                the Jupyter kernel "scorecard", Quarto (path written to .venv/.quarto-path) and
+#                a Java runtime, 17 or 21, for the spark engine (path written to .venv/.java-home;
+#                Debian's openjdk-21-jre-headless, or -17-, is installed when none is found)
 #   --test       also the system packages the tests need: Debian's chromium (/usr/bin/chromium)
 #
 # Environment:
 #   PYTHON       the interpreter that creates .venv (default: python3; must be Python 3.11)
+#   JAVA_HOME    a Java 17 or 21 to use (default: java on the PATH, else one in /usr/lib/jvm)
 set -euo pipefail
 
 ROOT="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,7 +30,7 @@ WITH_TEST=0
 for arg in "$@"; do
   case "$arg" in
     --test) WITH_TEST=1 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$arg' (usage: scripts/setup.sh [--test])" ;;
   esac
 done
@@ -94,6 +97,66 @@ else
   say "packages installed"
 fi
 
+# --- 2b. Java for the spark engine (pyspark 4 runs on Java 17 or 21) ----------------------
+# order: JAVA_HOME -> the home chosen last time (.venv/.java-home) -> java on the PATH
+#        -> /usr/lib/jvm/* (newest of 21, 17 first) -> apt-get install openjdk-21-jre-headless
+#        (or openjdk-17-jre-headless where Debian has no 21). The chosen home is written to
+#        .venv/.java-home, which scorecard.spark reads when JAVA_HOME is not set.
+JAVA_HOME_FILE="$VENV/.java-home"
+java_major() {  # the major version "$1 -version" reports (1.8.0 -> 8), or nothing
+  local v
+  v="$("$1" -version 2>&1 | grep -oE 'version "[0-9]+(\.[0-9]+)?' | head -n 1 | sed 's/^version "//')" || true
+  case "$v" in 1.*) echo "${v#1.}" ;; *) echo "${v%%.*}" ;; esac
+}
+java_ok() { [ -x "$1/bin/java" ] && case "$(java_major "$1/bin/java")" in 17|21) true ;; *) false ;; esac; }
+find_java_home() {
+  local home
+  for home in "$(cat "$JAVA_HOME_FILE" 2>/dev/null || true)" \
+              "$(command -v java >/dev/null 2>&1 && dirname "$(dirname "$(readlink -f "$(command -v java)")")")" \
+              /usr/lib/jvm/*21* /usr/lib/jvm/*17*; do
+    if [ -n "$home" ] && [ ! -L "$home" ] && java_ok "$home"; then echo "$home"; return 0; fi
+  done
+  return 1
+}
+JHOME=""
+if [ -n "${JAVA_HOME:-}" ]; then
+  if java_ok "$JAVA_HOME"; then
+    JHOME="$JAVA_HOME"
+  else
+    say "warning: JAVA_HOME=$JAVA_HOME is not Java 17 or 21 ($(java_major "$JAVA_HOME/bin/java" || true)); the spark engine uses JAVA_HOME when it is set: unset it or point it to Java 17 or 21"
+  fi
+fi
+[ -n "$JHOME" ] || JHOME="$(find_java_home || true)"
+if [ -z "$JHOME" ]; then
+  JAVA_HINT="the spark engine needs Java 17 or 21 and none was found (java: $(command -v java >/dev/null 2>&1 && echo "Java $(java_major java)" || echo none))"
+  if [ "$(id -u)" = 0 ]; then
+    SUDO=()
+  elif command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+  else
+    SUDO=(none)
+  fi
+  if [ "${SUDO[*]}" = none ] || ! command -v apt-get >/dev/null 2>&1; then
+    HINT="$JAVA_HINT; install it (Debian/Ubuntu: apt-get install openjdk-21-jre-headless, or openjdk-17-jre-headless) or set JAVA_HOME"
+    [ "$WITH_TEST" = 1 ] && die "$HINT"
+    say "warning: $HINT (only the spark engine needs it)"
+  else
+    say "$JAVA_HINT; installing it with apt-get (a minute or two)"
+    "${SUDO[@]}" apt-get update -qq
+    JAVA_PKG=openjdk-21-jre-headless
+    # Debian 12 has no Java 21: take 17 there
+    apt-cache show "$JAVA_PKG" >/dev/null 2>&1 || JAVA_PKG=openjdk-17-jre-headless
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$JAVA_PKG" >/dev/null
+    JHOME="$(find_java_home || true)"
+    [ -n "$JHOME" ] || die "apt-get installed $JAVA_PKG but no Java 17 or 21 is found in /usr/lib/jvm"
+    say "$JAVA_PKG installed"
+  fi
+fi
+if [ -n "$JHOME" ]; then
+  echo "$JHOME" > "$JAVA_HOME_FILE"
+  say "java $(java_major "$JHOME/bin/java") ok ($JHOME, for the spark engine; in .venv/.java-home)"
+fi
+
 # --- 3. Jupyter kernel "scorecard" (inside the venv: papermill, nbval, JupyterLab) -------
 KERNEL_JSON="$VENV/share/jupyter/kernels/scorecard/kernel.json"
 if [ -f "$KERNEL_JSON" ] && grep -qF "\"$VPY\"" "$KERNEL_JSON"; then
@@ -151,5 +214,26 @@ if [ "$WITH_TEST" = 1 ]; then
     say "chromium installed: $(/usr/bin/chromium --version 2>/dev/null || echo '?')"
   fi
 fi
+
+# --- 6. shellcheck (tests; CI/CD issue) --------------------------------------------------
+# tests/test_workflows.py runs actionlint, which also checks the workflows' run: scripts
+# when the shellcheck program is on PATH. Optional: without it the rest is still checked.
+if [ "$WITH_TEST" = 1 ]; then
+  if command -v shellcheck >/dev/null 2>&1; then
+    say "shellcheck ok ($(command -v shellcheck))"
+  elif command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || command -v sudo >/dev/null 2>&1; }; then
+    AS_ROOT=(); [ "$(id -u)" = 0 ] || AS_ROOT=(sudo)
+    say "installing shellcheck with apt-get (for actionlint)"
+    if "${AS_ROOT[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null 2>&1 \
+      || { "${AS_ROOT[@]}" apt-get update -qq && "${AS_ROOT[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; }; then
+      say "shellcheck installed: $(shellcheck --version | sed -n 's/^version: //p')"
+    else
+      say "note: shellcheck could not be installed; actionlint runs without it"
+    fi
+  else
+    say "note: shellcheck not found (apt-get install shellcheck); actionlint runs without it"
+  fi
+fi
+# --- end of 6 ----------------------------------------------------------------------------
 
 say "done"

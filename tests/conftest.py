@@ -63,6 +63,33 @@ def test_set(params, root) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
+def test_applications(params, root) -> pd.DataFrame:
+    """The out-of-time applicants as declared: the raw file's checked columns (before any
+    derived feature or environment join), with the ids the ETL gives them."""
+    from scorecard.data import load_applicants
+
+    raw = load_applicants(params, root=root)
+    dates = raw[params.data.date_column]
+    window = (dates >= pd.Timestamp(params.split.test_start)) & (dates <= pd.Timestamp(params.split.test_end))
+    return raw[window].reset_index(drop=True)
+
+
+#: A short-lived JVM: the C1 compiler only, which starts Spark's planner much faster here.
+TEST_JVM = {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1"}
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session (2 threads) for the whole run; the Spark engine borrows it."""
+    from scorecard import spark as sparklib
+
+    session, owned = sparklib.start_session("local[2]", extra_conf=TEST_JVM)
+    assert owned
+    yield session
+    sparklib.stop_session(session, owned)
+
+
+@pytest.fixture(scope="session")
 def pipeline(root) -> Path:
     """Run the whole pipeline (`dvc repro`, a no-op when up to date) and return the root."""
     run([str(VENV_BIN / "dvc"), "repro"], cwd=root)

@@ -1,6 +1,8 @@
-"""The model-quality benchmark: it imports, its metric helpers are right on toy data, and
-its committed results cover our card and every peer. The benchmark itself is not run here
-(`benchmarks/README.md` says how)."""
+"""The benchmarks. Model quality: it imports, its metric helpers are right on toy data, and
+its committed results cover our card and every peer (the benchmark itself is not run here;
+`benchmarks/README.md` says how). Scoring speed: run end to end at a tiny size, its output's
+structure checked and the DuckDB output it measures compared with Card.apply; no timing is
+asserted."""
 
 from __future__ import annotations
 
@@ -69,3 +71,67 @@ def test_results_are_for_the_committed_card(bench):
     with (ROOT / "reports" / "benchmarks" / "model_quality.csv").open(newline="", encoding="utf-8") as handle:
         card = next(row for row in csv.DictReader(handle) if row["model"] == bench.CARD)
     assert float(card["auc"]) == pytest.approx(metrics["test"]["auc"], abs=1e-6)
+
+
+# -- the scoring-speed benchmark, at a tiny size -------------------------------------------------
+SPEED = ROOT / "benchmarks" / "scoring_speed.py"
+
+
+def test_scoring_speed_runs_and_the_duckdb_output_is_card_apply(tmp_path, card):
+    """The benchmark end to end on 20,000 resampled rows (one run per method, no command-line
+    run): its table, CSV and JSON have their structure, optbinning sees the card's bins, and
+    the DuckDB output it measured is Card.apply's, row for row. No timing is asserted."""
+    import json
+    import subprocess
+
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from conftest import plain, project_env
+    from scorecard import batch
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    run = subprocess.run([sys.executable, str(SPEED), "--rows", "20000", "--repeat", "1", "--no-cli",
+                          "--out", str(out), "--cache", str(cache)], cwd=ROOT, env=project_env(),
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "x optb mem" in run.stdout and "DuckDB score_file, default" in run.stdout
+
+    spec = importlib.util.spec_from_file_location("benchmarks_scoring_speed", SPEED)
+    speed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(speed)
+    with (out / speed.CSV_NAME).open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        assert reader.fieldnames == speed.COLUMNS
+        rows = {row["method"]: row for row in reader}
+    expected = set(speed.METHODS) - {speed.DUCK_CLI}
+    assert set(rows) == expected
+    for row in rows.values():
+        assert int(row["rows"]) == 20000 and float(row["seconds"]) > 0 and float(row["rows_per_second"]) > 0
+    assert float(rows[speed.OPT_MEMORY]["ratio_memory"]) == pytest.approx(1.0)
+    assert float(rows[speed.OPT_FILE]["ratio_file"]) == pytest.approx(1.0)
+
+    document = json.loads((out / speed.JSON_NAME).read_text())
+    assert document["cpu_count"] >= 1 and len(document["load_average_1_5_15"]["start"]) == 3
+    assert document["packages"]["duckdb"] and document["packages"]["optbinning"]
+    assert all(document["optbinning_model"]["same_bins_as_card_on_test_set"].values())
+    size = document["sizes"]["20000"]
+    assert size["duckdb_output_equals_card_apply"] is True
+    assert size["optbinning_score_from_indices_equals_score"] is True
+    assert size["duckdb_rows"] == {"in": 20000, "scored": 20000, "rejected": 0}
+    assert size["duckdb_default_peak_rss"]["peak_rss_mb"] > 0
+    assert {r["method"] for r in document["results"]} == expected
+
+    # The resampled input, scored again here: every row is Card.apply's.
+    inputs = list(cache.glob("resampled_20000_*.parquet"))
+    assert len(inputs) == 1 and pq.ParquetFile(inputs[0]).metadata.num_rows == 20000
+    scored = tmp_path / "scores.parquet"
+    batch.score_file(inputs[0], scored, card=card)
+    frame = pd.read_parquet(inputs[0])
+    assert frame["applicant_id"].tolist() == list(range(1, 20001))
+    want = card.apply(frame, 4)
+    want.insert(0, "applicant_id", frame["applicant_id"].to_numpy())
+    got = pd.read_parquet(scored)
+    assert list(got.columns) == list(want.columns)
+    for column in want.columns:
+        assert [plain(v) for v in got[column].tolist()] == [plain(v) for v in want[column].tolist()], column

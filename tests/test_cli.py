@@ -316,7 +316,7 @@ def test_bad_paths_and_options_are_one_line_errors(test_files, tmp_path):
     assert "unsupported file type" in one_red_line(score(test_files["csv"], "-o", tmp_path / "o.xlsx", code=2))
     assert "file not found" in one_red_line(score(tmp_path / "nope.csv", "-o", tmp_path / "o.csv", code=2))
     assert "would overwrite" in one_red_line(score(test_files["csv"], "-o", test_files["csv"], code=2))
-    assert "--engine" in score(test_files["csv"], "-o", tmp_path / "o.csv", "--engine", "spark", code=2).output
+    assert "--engine" in score(test_files["csv"], "-o", tmp_path / "o.csv", "--engine", "oracle", code=2).output
 
 
 # -- 4. atomic, reproducible output ------------------------------------------------------------
@@ -447,6 +447,92 @@ def test_an_unseen_category_is_scored_flagged_and_counted(card, test_set, tmp_pa
     assert re.search(r"\bterm\b\D+\b1\b", summary) and re.search(r"\bpurpose\b\D+\b2\b", summary), summary
     api = batch.score_file(source, tmp_path / "again.csv", engine=engine)
     assert api.unseen_by_feature == {"term": 1, "purpose": 2}
+
+
+# -- 5b. the fast paths give the same rows -------------------------------------------------------
+@pytest.mark.parametrize("engine", ENGINES)
+def test_points_only_and_codes_without_texts(card, test_set, test_files, tmp_path, engine):
+    """--reasons 0: score and points only; --no-reason-texts: the codes without their texts."""
+    want = expected(card, test_set)
+    out = tmp_path / "points.parquet"
+    score(test_files["parquet"], "-o", out, "--engine", engine, "--reasons", "0")
+    got = read_output(out)
+    assert list(got.columns) == [ID, "score", *(f"points_{n}" for n in card.feature_names), cardlib.UNSEEN_FLAG]
+    assert_same_columns(columns_of(got), columns_of(want[list(got.columns)]))
+    out = tmp_path / "codes.parquet"
+    score(test_files["parquet"], "-o", out, "--engine", engine, "--no-reason-texts")
+    got = read_output(out)
+    assert "reason_1" in got.columns and not any(c.endswith("_text") for c in got.columns)
+    assert_same_columns(columns_of(got), columns_of(want[list(got.columns)]))
+
+
+def parquet_with_problems(test_set, path, rows: int = 3000, row_group_size: int = 700):
+    """Real rows as Parquet in several row groups, integer ids, with a repeated id, an empty
+    id and an infinity planted; returns the file and the 0-based rows that must be rejected."""
+    frame = test_set.head(rows).reset_index(drop=True).copy()
+    frame[ID] = pd.array(np.arange(1, rows + 1), dtype="Int64")
+    frame.loc[2500, ID] = frame.loc[10, ID]          # the same id on rows 11 and 2501
+    frame.loc[1600, ID] = None                       # an empty id, in the third row group
+    frame.loc[2200, "revol_util"] = np.inf           # only this row group's statistics show it
+    frame.to_parquet(path, index=False, row_group_size=row_group_size)
+    return path, [10, 1600, 2200, 2500]
+
+
+@pytest.mark.parametrize("how", ["bitmap", "hash"])
+def test_integer_ids_statistics_and_row_groups(card, test_set, tmp_path, monkeypatch, how):
+    """Parquet with integer ids in several row groups: repeated and empty ids and an infinity
+    are rejected whichever way ids are checked (a bitmap of their range, or a hash table for a
+    wide range); the other rows are scored in input order, as Card.apply scores them, by both
+    engines alike."""
+    if how == "hash":
+        monkeypatch.setattr(batch, "BITMAP_IDS", 1)
+    source, bad = parquet_with_problems(test_set, tmp_path / "applicants.parquet")
+    for engine in ENGINES:
+        score(source, "-o", tmp_path / f"{engine}.csv", "--engine", engine)
+    for name in ("{}.csv", "{}.rejects.csv"):
+        assert (tmp_path / name.format("duckdb")).read_bytes() == (tmp_path / name.format("python")).read_bytes()
+    rejects = rejects_of(tmp_path / "duckdb.rejects.csv")
+    assert rejects["line"].astype(int).tolist() == [i + 1 for i in bad]
+    assert "is not unique: 2 rows share it (lines 11, 2501)" in rejects["reason"].iloc[0]
+    assert rejects["reason"].tolist()[1:3] == ["column 'applicant_id': the id is empty",
+                                               "column 'revol_util': expected a finite number, got inf"]
+    good = test_set.head(3000).reset_index(drop=True).drop(index=bad)
+    good[ID] = good.index + 1
+    assert_same_columns(as_text(read_output(tmp_path / "duckdb.csv")), as_text(expected(card, good)))
+
+
+def test_checks_are_kept_without_statistics(card, test_set, tmp_path):
+    """A file written without column statistics proves nothing: every row is checked."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = test_set.head(400).copy()
+    frame.loc[frame.index[7], "dti"] = -np.inf
+    source = tmp_path / "applicants.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), source, write_statistics=False)
+    result = batch.score_file(source, tmp_path / "scores.parquet")
+    assert (result.rows_scored, result.rows_rejected) == (399, 1)
+    assert result.rejected_by_reason == {"not a finite number in dti": 1}
+
+
+def test_thread_counts_and_row_groups_give_the_same_bytes(card, test_set, tmp_path, monkeypatch):
+    """A Parquet file with fewer row groups than threads is copied into a temporary table so
+    that the threads share the work; streamed or copied, with 1 or 2 threads, the output is
+    the same bytes, rows in input order."""
+    frame = pd.concat([test_set] * 3, ignore_index=True)
+    frame[ID] = np.arange(1, len(frame) + 1)
+    source = tmp_path / "applicants.parquet"
+    frame.to_parquet(source, index=False)                       # one row group
+    outputs = []
+    for threads, copied in ((2, True), (2, False), (1, False)):
+        monkeypatch.setattr(batch, "MATERIALIZE_ROWS", 10**9 if copied else 0)
+        out = tmp_path / f"scores_{threads}_{copied}.parquet"
+        batch.score_file(source, out, threads=threads)
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+    got = read_output(tmp_path / "scores_1_False.parquet")
+    assert got[ID].tolist() == frame[ID].tolist()
+    assert_same_columns(columns_of(got.head(3000)), columns_of(expected(card, frame.head(3000))))
 
 
 # -- 6. sql and validate-card --------------------------------------------------------------------

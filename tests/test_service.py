@@ -479,20 +479,148 @@ def test_a_refer_rule_refers(tmp_path, good):
     assert result["max_loan_amount"] > 0
 
 
-# -- main ---------------------------------------------------------------------------------------
-def test_main_runs_uvicorn_on_localhost(monkeypatch):
+# -- scorecard serve / python -m scorecard.service -------------------------------------------
+def test_serve_runs_uvicorn_on_localhost(monkeypatch):
     import uvicorn
 
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
     monkeypatch.setenv("SCORECARD_CORS_ORIGINS", "https://a.example, https://b.example")
-    assert main(["--port", "8123"]) == 0
+    with pytest.raises(SystemExit) as stop:
+        main(["--port", "8123"])
+    assert stop.value.code == 0
     app, kwargs = calls[0]
     assert kwargs["host"] == "127.0.0.1" and kwargs["port"] == 8123
     assert app.state.card.version == cardlib.load(DEFAULT_CARD).version
+    cors = [m for m in app.user_middleware if m.cls.__name__ == "CORSMiddleware"]
+    assert cors and cors[0].kwargs["allow_origins"] == ["https://a.example", "https://b.example"]
+    paths = {route.path for route in app.routes}
+    assert {"/score", "/score/application", "/scorecard", "/rules", "/health"} <= paths
 
 
-def test_main_refuses_bad_rules(tmp_path, capsys):
+def test_serve_without_params_serves_features_only(monkeypatch):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from scorecard.cli import app as cli
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    result = CliRunner().invoke(cli, ["serve", "--no-params", "--host", "0.0.0.0", "--port", "9000"])
+    assert result.exit_code == 0, result.output
+    app, kwargs = calls[0]
+    assert kwargs == {"host": "0.0.0.0", "port": 9000, "log_level": "info"}
+    assert "/score/application" not in {route.path for route in app.routes}
+
+
+def test_serve_refuses_bad_rules(tmp_path, capsys):
     path = write_rules(tmp_path, _set(["cutoffs", "decline_below"], 560))
-    assert main(["--rules", str(path)]) == 2
-    assert "decline_below (560) must be below approve_from (540)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["--rules", str(path)])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    print(err)
+    assert "decline_below (560) must be below approve_from (540)" in err and "Traceback" not in err
+
+
+# -- POST /score/application: declared fields in, features derived by the service ----------------
+@pytest.fixture(scope="module")
+def app_client():
+    from scorecard.service import DEFAULT_PARAMS
+
+    return TestClient(create_app(DEFAULT_CARD, DEFAULT_RULES, params_path=DEFAULT_PARAMS),
+                      raise_server_exceptions=False)
+
+
+APPLICATION = {"id": "A-1", "loan_amnt": 10000, "term": " 36 ", "emp_length": "5 years", "annual_inc": 60000,
+               "purpose": "car", "addr_state": "NY", "dti": 12.5, "inq_last_6mths": 1, "pub_rec": 0,
+               "mths_since_last_delinq": None, "revol_util": 0.45, "total_acc": 20, "issue_d": "2011-06-15"}
+
+
+def test_application_is_scored_from_declared_fields(app_client, card):
+    """The service computes loan_to_income = 10000/60000, income_to_state_median from New York's
+    2011 median income and the New York unemployment rate of June 2011 itself."""
+    from scorecard.config import load_params
+    from scorecard.environment import load_environment
+
+    params = load_params(ROOT / "params.yaml")
+    tables = load_environment(params.environment, ROOT)
+    rates, incomes = tables["state_unemployment"], tables["state_median_income"]
+    unemployment = rates.loc[(rates["key"] == "NY") & (rates["period"] == pd.Timestamp("2011-06-01")),
+                             "state_unemployment_rate"]
+    median = incomes.loc[(incomes["key"] == "NY") & (incomes["period"] == 2011), "state_median_income"]
+    features = {"term": "36", "emp_length_years": 5.0, "purpose": "car", "dti": 12.5, "inq_last_6mths": 1.0,
+                "mths_since_last_delinq": None, "pub_rec": 0.0, "revol_util": 0.45, "total_acc": 20.0,
+                "loan_to_income": 10000 / 60000, "state_unemployment_rate": float(unemployment.iloc[0]),
+                "income_to_state_median": 60000 / float(median.iloc[0])}
+    want = card.apply(pd.DataFrame([features]), 4).iloc[0]
+    got = app_client.post("/score/application", json=APPLICATION)
+    assert got.status_code == 200, got.text
+    result = got.json()
+    assert result["id"] == "A-1" and result["score"] == int(want["score"])
+    assert result["points"] == {n: int(want[f"points_{n}"]) for n in card.feature_names}
+
+
+@pytest.mark.parametrize("change, field, expected", [
+    ({"annual_inc": -5}, "annual_inc", "greater than 0"),
+    ({"annual_inc": 0}, "annual_inc", "greater than 0"),
+    ({"annual_inc": "60000"}, "annual_inc", "expected a number or null, got a string"),
+    ({"loan_amnt": 5_000_000}, "loan_amnt", "less than or equal to 1000000"),
+    ({"issue_d": "15/06/2011"}, "issue_d", "expected a date as yyyy-mm-dd"),
+    ({"issue_d": "2011-02-30"}, "issue_d", "expected a date as yyyy-mm-dd, got '2011-02-30'"),
+    ({"issue_d": "2026-11-30"}, "issue_d", "expected a date from 2007-01-01 to 2011-12-31"),
+    ({"issue_d": None}, "issue_d", "must not be null"),
+    ({"addr_state": None}, "addr_state", "must not be null"),
+    ({"emp_length": "a while"}, "emp_length", "expected one of ['< 1 year'"),
+    ({"term": 36}, "term", "expected a string"),
+    ({"loan_to_income": 0.2}, "loan_to_income", "unknown field"),
+    ({"annual_income": 1}, "annual_income", "unknown field"),
+])
+def test_bad_application_field_is_named(app_client, change, field, expected):
+    response = app_client.post("/score/application", json={**APPLICATION, **change})
+    assert response.status_code == 422, response.text
+    messages = [d["msg"] for d in response.json()["detail"] if d["field"] == field]
+    print(messages)
+    assert messages and expected in messages[0], response.json()
+
+
+def test_missing_application_field_is_named(app_client):
+    body = {k: v for k, v in APPLICATION.items() if k != "revol_util"}
+    detail = app_client.post("/score/application", json=body).json()["detail"]
+    assert [d["field"] for d in detail] == ["revol_util"] and "required" in detail[0]["msg"]
+
+
+def test_application_state_the_data_do_not_cover_is_named(app_client):
+    response = app_client.post("/score/application", json=[APPLICATION, {**APPLICATION, "addr_state": "ZZ"}])
+    assert response.status_code == 422
+    message = response.json()["detail"][0]["msg"]
+    print(message)
+    assert message.startswith("applicant 1: column 'addr_state'") and "'ZZ'" in message
+
+
+def test_application_unseen_category_is_scored_and_flagged(app_client):
+    result = app_client.post("/score/application", json={**APPLICATION, "purpose": "space travel"}).json()
+    assert result["unseen_categories"] == ["purpose"]
+
+
+def test_application_rules_read_computed_fields(app_client):
+    """P03 (loan above half the income) reads loan_to_income, which the service computed."""
+    result = app_client.post("/score/application", json={**APPLICATION, "loan_amnt": 40000}).json()
+    assert result["decision"] == "decline"
+    assert "P03" in [hit["reason_code"] for hit in result["policy_rules_fired"]]
+
+
+def test_params_that_cannot_feed_the_card_refuse_to_start(tmp_path):
+    import yaml
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    del params["features"]["derived"]["loan_to_income"]      # valid params, but not the card's
+    params["features"]["model_features"].remove("loan_to_income")
+    params["binning"].get("monotonic_trend_by_feature", {}).pop("loan_to_income", None)
+    for name in ("binning_overrides.yaml",):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / "data").symlink_to(ROOT / "data")
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    with pytest.raises(ScorecardError, match="card feature 'loan_to_income' is not a column"):
+        create_app(DEFAULT_CARD, DEFAULT_RULES, params_path=path)

@@ -165,15 +165,12 @@ TERM_EXTRAS = {  # values the term column gets on top of the sample's, per colum
 }
 
 
-@pytest.mark.parametrize("dialect", ["duckdb", "ansi"])
-@pytest.mark.parametrize("term_type", list(TERMS))
-def test_sql_agrees_on_edges_nulls_nan_specials_and_unseen(card, test_set, dialect, term_type):
-    needs(card, "term", "dti")
-    if dialect == "ansi" and term_type in ("double", "float"):
-        pytest.skip("ANSI SQL cannot tell a float column's type: a floating-point categorical column "
-                    "must be cast by the caller (documented in scorecard.sql)")
+def edge_rows(card: cardlib.Card, test_set: pd.DataFrame, term_type: str) -> dict[str, list]:
+    """:func:`constructed` rows with the term column as text or as numbers of ``term_type``
+    (the probes that only make sense as text dropped, :data:`TERM_EXTRAS` added). Also used by
+    tests/test_spark.py."""
     columns = constructed(card, test_set.sample(300, random_state=0))
-    arrow_type, pandas_dtype, convert = TERMS[term_type]
+    _, _, convert = TERMS[term_type]
     if term_type != "text":
         # the term column as numbers: '36' -> 36 / 36.0, and the probes that only make sense as text dropped
         keep = [i for i, v in enumerate(columns["term"]) if v is None or re.fullmatch(r"\d+", v)]
@@ -185,6 +182,18 @@ def test_sql_agrees_on_edges_nulls_nan_specials_and_unseen(card, test_set, diale
         for i, value in enumerate(extra):
             for name in columns:
                 columns[name].append(first + i if name == ID else value if name == "term" else template[name])
+    return columns
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "ansi"])
+@pytest.mark.parametrize("term_type", list(TERMS))
+def test_sql_agrees_on_edges_nulls_nan_specials_and_unseen(card, test_set, dialect, term_type):
+    needs(card, "term", "dti")
+    if dialect == "ansi" and term_type in ("double", "float"):
+        pytest.skip("ANSI SQL cannot tell a float column's type: a floating-point categorical column "
+                    "must be cast by the caller (documented in scorecard.sql)")
+    columns = edge_rows(card, test_set, term_type)
+    arrow_type, pandas_dtype, _ = TERMS[term_type]
     table = arrow_table(columns, card, arrow_type)
     frame = python_frame(columns, card, pandas_dtype)
     got = run_sql(sqllib.to_sql(card, dialect), table)
@@ -394,3 +403,113 @@ def test_every_bin_has_its_own_line_and_every_feature_a_comment(card):
             for side in ("lower", "upper"):
                 if b.get(side) is not None:
                     assert repr(float(b[side])) in text
+
+
+# -- 6. the compact DuckDB statement (what `scorecard score` runs) -----------------------------
+@pytest.fixture(params=["packed", "keys"])
+def compact_mode(request, monkeypatch):
+    """The compact statement packs the reasons into a bit mask; a card needing more bits than
+    MASK_BITS ranks them with keys instead. Both ways are checked on this card."""
+    if request.param == "keys":
+        monkeypatch.setattr(sqllib, "MASK_BITS", 0)
+    return request.param
+
+
+def compact(card, **kwargs) -> str:
+    return sqllib.to_sql(card, "duckdb", compact=True, **kwargs)
+
+
+def test_compact_scores_the_real_test_set_exactly(card, test_set, compact_mode):
+    text = compact(card)
+    assert ("packed in a" in text) == (compact_mode == "packed")
+    got = run_sql(text, test_set)
+    assert len(got[ID]) == len(test_set)
+    assert_same(got, python_result(card, test_set))
+
+
+@pytest.mark.parametrize("term_type", list(TERMS))
+def test_compact_agrees_on_edges_nulls_nan_specials_and_unseen(card, test_set, term_type, compact_mode):
+    needs(card, "term", "dti")
+    columns = constructed(card, test_set.sample(300, random_state=0))
+    arrow_type, pandas_dtype, convert = TERMS[term_type]
+    if term_type != "text":
+        keep = [i for i, v in enumerate(columns["term"]) if v is None or re.fullmatch(r"\d+", v)]
+        columns = {name: [values[i] for i in keep] for name, values in columns.items()}
+        columns["term"] = [None if v is None else convert(v) for v in columns["term"]]
+        first = max(columns[ID]) + 1
+        template = {name: values[0] for name, values in columns.items()}
+        for i, value in enumerate(TERM_EXTRAS[term_type]):
+            for name in columns:
+                columns[name].append(first + i if name == ID else value if name == "term" else template[name])
+    got = run_sql(compact(card), arrow_table(columns, card, arrow_type))
+    want = python_result(card, python_frame(columns, card, pandas_dtype))
+    assert_same(got, want)
+    assert "" in want[cardlib.UNSEEN_FLAG] and any(want[cardlib.UNSEEN_FLAG])
+
+
+@pytest.mark.parametrize("n_reasons", [0, 1, 2, 12, 14])
+def test_compact_any_number_of_reasons(card, test_set, n_reasons, compact_mode):
+    sample = test_set.sample(2000, random_state=1)
+    frame = sample.copy()
+    frame.iloc[:40, frame.columns.get_loc("purpose")] = "space_travel"   # unseen: scored, flagged
+    frame.iloc[20:60, frame.columns.get_loc("term")] = "48"
+    got = run_sql(compact(card, n_reasons=n_reasons), frame)
+    assert_same(got, python_result(card, frame, n_reasons))
+
+
+def test_reason_texts_can_be_left_out(card, test_set):
+    sample = test_set.sample(500, random_state=3)
+    want = python_result(card, sample, 3)
+    want = {k: v for k, v in want.items() if not k.endswith("_text")}
+    for text in (sqllib.to_sql(card, n_reasons=3, reason_texts=False), compact(card, n_reasons=3, reason_texts=False)):
+        got = run_sql(text, sample)
+        assert "reason_1" in got and "reason_1_text" not in got
+        assert_same(got, want)
+
+
+def test_compact_infinity_falls_in_the_unbounded_bins(card, test_set):
+    needs(card, "dti")
+    feature = card.features[card.feature_names.index("dti")]
+    ranges = [b for b in feature["bins"] if b["kind"] == "range"]
+    frame = test_set.head(2)[[ID, *card.feature_names]].copy()
+    frame["dti"] = [float("inf"), float("-inf")]
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    assert run_sql(compact(card), table)["points_dti"] == [ranges[-1]["points"], ranges[0]["points"]]
+
+
+def test_compact_awkward_names(card, test_set, compact_mode):
+    document, renames = renamed_card(card)
+    frame = test_set.sample(500, random_state=2)[[ID, *card.feature_names]].rename(columns=renames)
+    frame = frame.rename(columns={ID: 'Applicant "ID"'})
+    frame.iloc[0, frame.columns.get_loc(renames["purpose"])] = "o'neil \\ co"
+    frame.iloc[1, frame.columns.get_loc(renames["purpose"])] = "not a purpose"
+    text = compact(document, table="my applicants", id_column='Applicant "ID"')
+    got = run_sql(text, frame, name="my applicants", id_column='Applicant "ID"')
+    want = python_result(cardlib.Card(document), frame, id_column='Applicant "ID"')
+    assert_same(got, want, id_column='Applicant "ID"')
+
+
+def test_compact_text_columns_are_enums_read_back_as_text(card, test_set, tmp_path, monkeypatch):
+    """ENUM columns cost a small integer per row; Parquet and pandas see plain strings."""
+    sample = test_set.head(300).copy()
+    sample.loc[sample.index[0], "purpose"] = "space_travel"
+    con = duckdb.connect()
+    con.register("applicants", sample)
+    types = {row[0]: row[1] for row in con.sql(f"DESCRIBE ({compact(card, n_reasons=2)})").fetchall()}
+    assert types == {**types, **sqllib.compact_types(card, 2)}
+    assert types["reason_1"].startswith("ENUM(") and types[cardlib.UNSEEN_FLAG].startswith("ENUM(")
+    path = tmp_path / "scores.parquet"
+    con.execute(f"COPY ({compact(card, n_reasons=2)}) TO '{path}' (FORMAT parquet)")
+    written = pd.read_parquet(path)
+    assert pd.api.types.is_string_dtype(written["reason_1"]) and pd.api.types.is_string_dtype(written[cardlib.UNSEEN_FLAG])
+    assert "purpose" in written[cardlib.UNSEEN_FLAG].tolist()
+    # more categorical features than FLAG_ENUM_FEATURES: the flag is built as text
+    monkeypatch.setattr(sqllib, "FLAG_ENUM_FEATURES", 1)
+    assert sqllib.compact_types(card, 2)[cardlib.UNSEEN_FLAG] == "VARCHAR"
+    assert_same(run_sql(compact(card, n_reasons=2), sample), python_result(card, sample, 2))
+
+
+def test_compact_is_duckdb_only(card):
+    for dialect in ("spark", "ansi"):
+        with pytest.raises(ValueError, match="compact statement is DuckDB SQL"):
+            sqllib.to_sql(card, dialect, compact=True)

@@ -1,0 +1,213 @@
+"""Service latency: single-applicant requests against the scoring service on localhost.
+
+Starts ``scorecard serve`` (uvicorn, one process) on a free port of 127.0.0.1, then sends a
+bounded number of requests — each one real applicant of the 2011 out-of-time test set, in
+turn — from ``--concurrency`` client threads with keep-alive connections, and reports, per
+endpoint and concurrency: requests, errors (any answer but 200, or a transport failure),
+latency p50 / p90 / p99 / max in milliseconds as the client measured it, and requests per
+second. Warm-up requests are sent first and not counted. The run stops by itself.
+
+- ``POST /score``: the card's features as given (from ``data/processed/test.parquet``);
+- ``POST /score/application``: the fields the applicant declared; the service derives the
+  features and joins the public data itself.
+
+Run from the project root (after ``make setup`` and the pipeline)::
+
+    .venv/bin/python benchmarks/service_latency.py                       # 5,000 requests x 2
+    .venv/bin/python benchmarks/service_latency.py --requests 20000 --concurrency 50
+
+Writes ``reports/benchmarks/service_latency.csv`` and ``.json`` (with the machine's load).
+A measurement, not a test: no thresholds. Client and server share the machine's cores, so the
+numbers include the client's own cost; the load average is recorded with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import math
+import os
+import platform
+import socket
+import subprocess
+import sys
+import threading
+import time
+from importlib import metadata
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT_DIR = Path("reports/benchmarks")
+CSV_NAME, JSON_NAME = "service_latency.csv", "service_latency.json"
+COLUMNS = ["endpoint", "concurrency", "requests", "errors", "p50_ms", "p90_ms", "p99_ms", "max_ms",
+           "requests_per_second"]
+ENDPOINTS = {"score": "/score", "application": "/score/application"}
+WARMUP = 50
+
+
+def json_records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON objects: NaN to null, dates as yyyy-mm-dd, numpy scalars to Python."""
+    out = frame.astype(object).where(frame.notna(), None)
+    for column in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            out[column] = [None if pd.isna(v) else v.strftime("%Y-%m-%d") for v in frame[column]]
+    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+            for row in out.to_dict(orient="records")]
+
+
+def applicants(endpoint: str, root: Path) -> list[dict]:
+    """Real 2011 applicants as the endpoint takes them."""
+    from scorecard.card import load
+    from scorecard.config import load_params
+    from scorecard.data import ID, load_applicants
+
+    params = load_params(root / "params.yaml")
+    card = load(root / "scorecard" / "scorecard.json")
+    if endpoint == "score":
+        test = pd.read_parquet(root / "data" / "processed" / "test.parquet")
+        return json_records(test[[ID, *card.feature_names]].rename(columns={ID: "id"}))
+    from scorecard.application import ApplicationForm
+
+    form = ApplicationForm(card, params, root)
+    raw = load_applicants(params, root=root)
+    dates = raw[params.data.date_column]
+    test = raw[(dates >= pd.Timestamp(params.split.test_start)) & (dates <= pd.Timestamp(params.split.test_end))]
+    return json_records(test[[ID, *form.columns]].rename(columns={ID: "id"}))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``scorecard serve`` in a subprocess on 127.0.0.1, stopped on exit."""
+
+    def __init__(self, root: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "scorecard.service", "--port", str(self.port), "--log-level", "warning"],
+            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def __enter__(self) -> Server:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the service stopped at start-up:\n{self.process.stderr.read()}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("the service did not answer /health within 120 s")
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (the value below which q% of the requests fall)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def load_run(url: str, bodies: list[dict], n_requests: int, concurrency: int) -> dict:
+    """Send ``n_requests`` single-applicant POSTs from ``concurrency`` threads; latency per request."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    next_index = iter(range(n_requests))
+
+    def worker() -> None:
+        with httpx.Client(timeout=30) as client:
+            while True:
+                with lock:
+                    i = next(next_index, None)
+                if i is None:
+                    return
+                body = bodies[i % len(bodies)]
+                start = time.perf_counter()
+                try:
+                    response = client.post(url, json=body)
+                    ok = response.status_code == 200
+                    problem = None if ok else f"{response.status_code}: {response.text[:200]}"
+                except httpx.HTTPError as error:
+                    problem = f"{type(error).__name__}: {error}"
+                elapsed = time.perf_counter() - start
+                with lock:
+                    latencies.append(elapsed * 1000)
+                    if problem:
+                        errors.append(problem)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    return {"requests": len(latencies), "errors": len(errors), "error_examples": errors[:5],
+            "p50_ms": round(percentile(latencies, 50), 2), "p90_ms": round(percentile(latencies, 90), 2),
+            "p99_ms": round(percentile(latencies, 99), 2), "max_ms": round(max(latencies), 2),
+            "requests_per_second": round(len(latencies) / wall, 1)}
+
+
+def versions() -> dict:
+    return {name: metadata.version(name) for name in ("fastapi", "uvicorn", "pydantic", "pandas", "httpx")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=5000, help="requests per endpoint and concurrency")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8], help="client threads (one run each)")
+    parser.add_argument("--endpoints", nargs="+", choices=list(ENDPOINTS), default=list(ENDPOINTS))
+    parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
+    args = parser.parse_args(argv)
+    if args.requests < 1 or min(args.concurrency) < 1:
+        parser.error("--requests and --concurrency must be positive")
+
+    rows = []
+    with Server(ROOT) as server:
+        for endpoint in args.endpoints:
+            bodies = applicants(endpoint, ROOT)
+            url = server.url + ENDPOINTS[endpoint]
+            for concurrency in args.concurrency:
+                load_run(url, bodies[-WARMUP:], WARMUP, concurrency)
+                result = load_run(url, bodies, args.requests, concurrency)
+                rows.append({"endpoint": ENDPOINTS[endpoint], "concurrency": concurrency, **result})
+                print(f"{ENDPOINTS[endpoint]:<20} x{concurrency:<3} {result['requests']:>6} requests, "
+                      f"{result['errors']} errors, p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
+                      f"max {result['max_ms']:.1f} ms, {result['requests_per_second']:.0f} req/s", flush=True)
+                for example in result["error_examples"]:
+                    print(f"    error: {example}")
+
+    out = args.out_dir if args.out_dir.is_absolute() else ROOT / args.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / CSV_NAME).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    meta = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "python": platform.python_version(), "cpus": os.cpu_count(), "load_average": os.getloadavg(),
+            "versions": versions(), "warmup_requests": WARMUP, "server": "scorecard serve (uvicorn, 1 process)",
+            "client": "httpx, one keep-alive connection per thread, on the same machine", "rows": rows}
+    (out / JSON_NAME).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out / CSV_NAME} and {out / JSON_NAME}")
+    return 1 if any(r["errors"] for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
