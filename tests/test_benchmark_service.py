@@ -12,7 +12,8 @@ import sys
 from conftest import ROOT, project_env
 
 
-def test_service_latency_benchmark_runs(tmp_path):
+def test_service_latency_benchmark_runs(tmp_path, pipeline):
+    """Needs the pipeline's outputs (data/processed/test.parquet): `pipeline` runs dvc repro."""
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "service_latency.py"), "--requests", "60",
          "--concurrency", "1", "3", "--out-dir", str(tmp_path)],

@@ -77,7 +77,7 @@ def test_results_are_for_the_committed_card(bench):
 SPEED = ROOT / "benchmarks" / "scoring_speed.py"
 
 
-def test_scoring_speed_runs_and_the_duckdb_output_is_card_apply(tmp_path, card):
+def test_scoring_speed_runs_and_the_duckdb_output_is_card_apply(tmp_path, card, pipeline):
     """The benchmark end to end on 20,000 resampled rows (one run per method, no command-line
     run): its table, CSV and JSON have their structure, optbinning sees the card's bins, and
     the DuckDB output it measured is Card.apply's, row for row. No timing is asserted."""
