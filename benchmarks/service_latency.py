@@ -39,7 +39,6 @@ from importlib import metadata
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,16 +50,6 @@ ENDPOINTS = {"score": "/score", "application": "/score/application"}
 WARMUP = 50
 
 
-def json_records(frame: pd.DataFrame) -> list[dict]:
-    """Rows as JSON objects: NaN to null, dates as yyyy-mm-dd, numpy scalars to Python."""
-    out = frame.astype(object).where(frame.notna(), None)
-    for column in frame.columns:
-        if pd.api.types.is_datetime64_any_dtype(frame[column]):
-            out[column] = [None if pd.isna(v) else v.strftime("%Y-%m-%d") for v in frame[column]]
-    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
-            for row in out.to_dict(orient="records")]
-
-
 def applicants(endpoint: str, root: Path) -> list[dict]:
     """Real 2011 applicants as the endpoint takes them."""
     from scorecard.card import load
@@ -69,6 +58,8 @@ def applicants(endpoint: str, root: Path) -> list[dict]:
 
     params = load_params(root / "params.yaml")
     card = load(root / "scorecard" / "scorecard.json")
+    from scorecard.application import json_records
+
     if endpoint == "score":
         test = pd.read_parquet(root / "data" / "processed" / "test.parquet")
         return json_records(test[[ID, *card.feature_names]].rename(columns={ID: "id"}))

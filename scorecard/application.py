@@ -198,3 +198,14 @@ class ApplicationForm:
             else:
                 typed[name] = pd.Series(values, dtype="str").str.strip()
         return pd.DataFrame(typed, index=pd.RangeIndex(len(records)))
+
+
+def json_records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready objects, as a client sends them to ``POST /score/application``:
+    missing values as None, dates as ``yyyy-mm-dd``, numpy scalars as Python numbers."""
+    out = frame.astype(object).where(frame.notna(), None)
+    for column in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            out[column] = [None if pd.isna(v) else v.strftime("%Y-%m-%d") for v in frame[column]]
+    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+            for row in out.to_dict(orient="records")]

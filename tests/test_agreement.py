@@ -13,7 +13,6 @@ from __future__ import annotations
 import warnings
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -22,22 +21,13 @@ with warnings.catch_warnings():   # starlette 1.x would rather have httpx2 than 
     from fastapi.testclient import TestClient
 
 from scorecard import sql as sqllib
+from scorecard.application import json_records
 from scorecard.rules import DEFAULT_RULES
 from scorecard.service import DEFAULT_CARD, DEFAULT_PARAMS, MAX_APPLICANTS, create_app
 
 from conftest import plain
 
 ID = "applicant_id"
-
-
-def json_records(frame: pd.DataFrame) -> list[dict]:
-    """Rows as JSON values: NaN/NA to null, dates as yyyy-mm-dd, numpy scalars to Python."""
-    out = frame.astype(object).where(frame.notna(), None)
-    for column in frame.columns:
-        if pd.api.types.is_datetime64_any_dtype(frame[column]):
-            out[column] = [None if pd.isna(v) else v.strftime("%Y-%m-%d") for v in frame[column]]
-    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
-            for row in out.to_dict(orient="records")]
 
 
 def table(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
