@@ -902,6 +902,20 @@ def _duplicate_ids(con, plan: Plan, reader: str) -> bool | None:
     return int(distinct) < int(ids)
 
 
+def typed_features(plan: Plan, alias: str, quote=_q) -> list[str]:
+    """The card's features from the checked source ``alias``, numbers held as text cast to
+    DOUBLE with try_cast: a row whose text is not a number is rejected, its cast never stops
+    the run. ``quote`` quotes a name in the dialect (DuckDB's by default; Spark's backticks)."""
+    values = []
+    for name in plan.features:
+        column = quote(name)
+        if name in plan.numeric and plan.kind(name) == "text":
+            values.append(f"try_cast(trim({alias}.{column}) AS DOUBLE) AS {column}")
+        else:
+            values.append(f"{alias}.{column} AS {column}")
+    return values
+
+
 def _score_duckdb(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt: FileFormat,
                   memory_limit: str | None, threads: int | None, spill: Path,
                   progress: ProgressCallback | None, timings: dict[str, float]):
@@ -958,14 +972,7 @@ def _score_duckdb(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt
         dup_join = f"LEFT JOIN (SELECT id FROM sc_ids WHERE total = 0) d ON s.{idx} = d.id" if duplicated else ""
         is_dup = "d.id IS NOT NULL" if duplicated else "false"
         any_problem = " OR ".join([is_dup, *(test for test, _ in checks)])
-        values = []
-        for name in plan.features:
-            column = _q(name)
-            if name in plan.numeric and plan.kind(name) == "text":
-                # TRY_CAST: a row whose text is not a number is filtered out, never cast.
-                values.append(f"TRY_CAST(trim(s.{column}) AS DOUBLE) AS {column}")
-            else:
-                values.append(f"s.{column} AS {column}")
+        values = typed_features(plan, "s")
         _run(con, f"""
             CREATE TEMP VIEW sc_valid AS
             SELECT {{'line': s.sc_line, 'id': s.{idx}}} AS sc_key, {', '.join(values)}

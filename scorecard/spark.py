@@ -538,14 +538,7 @@ class _Run:
         texts += [f"CASE WHEN {test} THEN {text} END" for test, text, _ in checks]
         kinds += [f"CASE WHEN {test} THEN {kind} END" for test, _, kind in checks]
         any_problem = " OR ".join([is_dup, *(test for test, _, _ in checks)])
-        values = []
-        for name in plan.features:
-            column = _q(name)
-            if name in plan.numeric and plan.kind(name) == "text":
-                # try_cast: a rejected row's text does not stop the run (its scores are dropped)
-                values.append(f"try_cast(trim(s.{column}) AS DOUBLE) AS {column}")
-            else:
-                values.append(f"s.{column} AS {column}")
+        values = batch.typed_features(plan, "s", quote=_q)
         return f"""
             WITH sc_numbered AS (
               {source}
