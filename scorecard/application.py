@@ -13,7 +13,10 @@ card, so a scored application agrees with the batch and SQL paths.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,7 +27,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from scorecard.card import Card
 from scorecard.config import ColumnSpec, Params, load_params
-from scorecard.environment import join_environment, load_environment
+from scorecard.environment import (KEY, PERIOD, join_environment, load_environment, mx_state_code,
+                                   us_state_code)
 from scorecard.errors import ConfigError, DataValidationError
 from scorecard.features import derive
 
@@ -129,6 +133,7 @@ class ApplicationForm:
             self.warnings.append(f"card {card.version} was built from other parameters (params sha256 {built_from[:12]}, "
                                  f"these are {params.digest()[:12]}): check that the schema, derived features and "
                                  "environment sources are the ones the card was fitted with")
+        self._fast = self._compile_fast()   # the per-record path of feature_records
 
     @classmethod
     def from_params_file(cls, card: Card, params_path: str | Path) -> ApplicationForm:
@@ -185,6 +190,162 @@ class ApplicationForm:
             except DataValidationError as error:
                 problems.append(f"applicant {i}: {error}")
         raise DataValidationError("; ".join(problems))
+
+    # -- the per-record path (a few applications, no DataFrame) --------------------------------
+    def _compile_fast(self) -> dict | None:
+        """What :meth:`feature_records` needs: each enabled environment source as a dict from
+        (state key, period) to its values. None when this form needs something only the
+        frame path handles (a state column that is not a category, text in a source, a
+        derived feature over columns of an unexpected type, a card feature that is a date)."""
+        params, environment = self.params, self.params.environment
+        kinds = {name: spec.type for name, spec in self.columns.items()}   # numeric, date, category
+        sources = []
+        for name, spec in environment.enabled_sources().items():
+            key_spec = self.columns.get(environment.join_key)
+            date_spec = self.columns.get(params.data.date_column)
+            if key_spec is None or key_spec.type != "category" or date_spec is None or date_spec.type != "date":
+                return None
+            table = self.tables[name]
+            columns = spec.output_columns()
+            if not all(pd.api.types.is_numeric_dtype(table[c]) and not pd.api.types.is_bool_dtype(table[c])
+                       for c in columns):
+                return None
+            keys = [None if pd.isna(k) else (int(k) if spec.key_names == "mx_state" else k)
+                    for k in table[KEY].tolist()]
+            if spec.align == "month":
+                periods = [(t.year, t.month) for t in pd.to_datetime(table[PERIOD])]
+            else:
+                periods = [int(p) for p in table[PERIOD].tolist()]
+            values = list(zip(*(table[c].astype("float64").tolist() for c in columns)))
+            lookup = dict(zip(zip(keys, periods), values))
+            by_key: dict = {}
+            if spec.align == "year_asof":   # per key, its periods in order (merge_asof backward)
+                for (key, period), row in sorted(lookup.items(), key=lambda item: item[0][1]):
+                    by_key.setdefault(key, ([], []))
+                    by_key[key][0].append(period)
+                    by_key[key][1].append(row)
+            sources.append((spec.key_names, spec.align, columns, lookup, by_key))
+            kinds.update({c: "numeric" for c in columns})
+        for name in self.derived:
+            spec = params.features.derived[name]
+            wanted = {"months_between": "date", "ratio": "numeric", "employment_years": "category"}[spec.kind]
+            if any(kinds.get(i) != wanted for i in spec.inputs):
+                return None
+            kinds[name] = "numeric"
+        if any(kinds.get(n) == "date" for n in self.card.feature_names):
+            return None
+        return {"sources": sources}
+
+    def feature_records(self, records: Sequence[dict]) -> list[dict] | None:
+        """:meth:`features` for checked applications without building a DataFrame: one dict
+        per record with the frame's columns and the same values (numbers as float, NaN when
+        missing; categories stripped, None when missing; dates as :class:`datetime.date`,
+        None when missing). Float results are bit-identical to the frame path: the same IEEE
+        operations on the same float64 values.
+
+        Returns None when the frame path must decide: a state or period an environment
+        source does not cover (its message names the applications), a value of an
+        unexpected type, or a form this path does not handle.
+        """
+        if self._fast is None:
+            return None
+        out = []
+        for record in records:
+            row = self._typed_record(record)
+            if row is None or not self._join_record(row):
+                return None
+            for name in self.derived:
+                value = self._derive_record(row, self.params.features.derived[name])
+                if value is None:
+                    return None
+                row[name] = value
+            out.append(row)
+        return out
+
+    def _typed_record(self, record: dict) -> dict | None:
+        """Declared fields typed as :meth:`_typed` types them (None: leave it to it)."""
+        row = {}
+        for name, spec in self.columns.items():
+            value = record.get(name)
+            if spec.type == "numeric":
+                if value is None:
+                    row[name] = math.nan
+                elif type(value) is float or (type(value) is int and abs(value) <= 2 ** 53):
+                    row[name] = float(value)
+                else:
+                    return None
+            elif spec.type == "date":
+                if value is None:
+                    row[name] = None
+                elif (type(value) is str and len(value) == 10 and value.isascii() and value[4] == value[7] == "-"
+                      and value[:4].isdigit() and value[5:7].isdigit() and value[8:].isdigit()
+                      and 1700 < int(value[:4]) < 2200):
+                    try:
+                        row[name] = dt.date(int(value[:4]), int(value[5:7]), int(value[8:]))
+                    except ValueError:
+                        return None
+                else:
+                    return None
+            else:
+                if value is None:
+                    row[name] = None
+                elif type(value) is str:
+                    row[name] = value.strip()   # pandas' str.strip strips the same characters
+                else:
+                    return None
+        return row
+
+    def _join_record(self, row: dict) -> bool:
+        """Add the environment values (as :func:`scorecard.environment.join_source`); False
+        when a source does not cover the applicant's state and period."""
+        environment = self.params.environment
+        for key_names, align, columns, lookup, by_key in self._fast["sources"]:
+            state, day = row[environment.join_key], row[self.params.data.date_column]
+            if state is None or day is None:
+                return False
+            if key_names == "us_state_name":
+                key = us_state_code(state)
+            elif key_names == "mx_state":
+                key = mx_state_code(state)
+            else:
+                key = state.strip()
+            if align == "month":
+                values = lookup.get((key, (day.year, day.month)))
+            elif align == "year":
+                values = lookup.get((key, day.year))
+            else:
+                periods, rows = by_key.get(key, ((), ()))
+                i = bisect.bisect_right(periods, day.year)
+                values = rows[i - 1] if i else None
+            if values is None or all(v != v for v in values):
+                return False
+            row.update(zip(columns, values))
+        return True
+
+    @staticmethod
+    def _derive_record(row: dict, spec) -> float | None:
+        """One derived feature as :func:`scorecard.features.derive` computes it (None: leave
+        it to the frame path)."""
+        values = [row[i] for i in spec.inputs]
+        if spec.kind == "ratio":
+            numerator, denominator = values
+            if denominator != denominator or denominator == 0:
+                return math.nan
+            return numerator / denominator
+        if spec.kind == "months_between":
+            start, end = values
+            if start is None or end is None:
+                return math.nan
+            return float((end.year - start.year) * 12 + (end.month - start.month))
+        text = values[0]     # employment_years
+        if text is None:
+            return math.nan
+        if text in spec.special:
+            return float(spec.special[text])
+        if text.strip().startswith("<"):
+            return 0.0
+        match = re.match(r"\s*(\d+)", text)
+        return float(match.group(1)) if match else None
 
     def _typed(self, records: Sequence[dict]) -> pd.DataFrame:
         """Declared columns typed as :func:`scorecard.data.coerce_column` types them."""

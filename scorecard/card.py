@@ -16,8 +16,11 @@ each feature adds the integer ``points`` of the one bin its value falls in:
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -272,6 +275,131 @@ class Card:
         out.insert(0, "score", points.sum(axis=1) + self.base_points)
         out = pd.concat([out, self._reasons_of(points, n_reasons)], axis=1)
         out[UNSEEN_FLAG] = flags
+        return out
+
+    # -- the per-record path (a few applicants, no DataFrame) -----------------------
+    @cached_property
+    def _compiled(self) -> list[tuple]:
+        """Per feature, what :meth:`apply_records` needs to find a bin without pandas: the
+        missing bin, the special values (as float64, as ``np.isin`` compares them), the
+        range uppers with the bin each side of an edge, or the category lookup."""
+        out = []
+        for f in self.features:
+            bins = f["bins"]
+            missing_id = next(b["id"] for b in bins if b["kind"] == "missing")
+            points = [b["points"] for b in bins]
+            if f["type"] == "numeric":
+                special = {}
+                for b in bins:
+                    if b["kind"] == "special":
+                        for v in b["values"]:
+                            special.setdefault(float(v), b["id"])   # the first special bin wins
+                ranges = [b for b in bins if b["kind"] == "range"]
+                # validate() made the ranges tile the line in order: range i holds the values
+                # below uppers[i] (or equal to it when upper_inclusive) and above the previous.
+                uppers = [float(b["upper"]) for b in ranges[:-1]]
+                inclusive = [bool(b["upper_inclusive"]) for b in ranges[:-1]]
+                out.append(("numeric", f["name"], missing_id, points, special, uppers, inclusive,
+                            [b["id"] for b in ranges]))
+            else:
+                lookup = {c: b["id"] for b in bins if b["kind"] == "categories" for c in b["categories"]}
+                out.append(("categorical", f["name"], missing_id, points, lookup, f["unseen"]["bin_id"]))
+        return out
+
+    @cached_property
+    def _name_set(self) -> frozenset[str]:
+        return frozenset(self.feature_names)
+
+    @cached_property
+    def _best_points(self) -> list[int]:
+        return [max(b["points"] for b in f["bins"] if b["count"] > 0) for f in self.features]
+
+    def _record_bins(self, record) -> tuple[list[int], list[str]] | None:
+        """Bin ids of one applicant and the features whose category is unseen; None when a
+        value is of a kind only :meth:`apply` decides (text in a numeric feature, infinity...)."""
+        ids, unseen = [], []
+        for spec in self._compiled:
+            value = record[spec[1]]
+            if spec[0] == "numeric":
+                if value is None:
+                    ids.append(spec[2])
+                    continue
+                if type(value) is not float:
+                    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                        return None
+                    if isinstance(value, (int, np.integer)) and abs(int(value)) > 2 ** 53:
+                        return None
+                    value = float(value)
+                if value != value:               # NaN: missing
+                    ids.append(spec[2])
+                elif value in (math.inf, -math.inf):
+                    return None
+                elif value in spec[4]:
+                    ids.append(spec[4][value])
+                else:
+                    uppers = spec[5]
+                    i = bisect.bisect_left(uppers, value)      # the first upper >= value
+                    if i < len(uppers) and uppers[i] == value and not spec[6][i]:
+                        i += 1                                   # the edge belongs to the next bin
+                    ids.append(spec[7][i])
+            else:
+                if type(value) is not str and value is not None:
+                    if not isinstance(value, (str, int, float, np.integer, np.floating)) or (
+                            isinstance(value, (int, np.integer)) and abs(int(value)) > 2 ** 53):
+                        return None
+                text = _as_category(value)
+                if text is None:                 # None or NaN: missing
+                    ids.append(spec[2])
+                    continue
+                bin_id = spec[4].get(text)
+                if bin_id is None:
+                    bin_id = spec[5]
+                    unseen.append(spec[1])
+                ids.append(bin_id)
+        return ids, unseen
+
+    def apply_records(self, records: Sequence[Mapping], n_reasons: int = 4) -> list[dict]:
+        """:meth:`apply` for applicants given as mappings (feature name to value), without
+        building a DataFrame: one dict per record with the same keys and the same values as
+        ``apply(frame).to_dict(orient="records")`` (score, ``points_*``, ``reason_*``, the
+        unseen-category flag). Fast for a few applicants; :meth:`apply` is the reference and
+        the faster way for many.
+
+        Numeric values may be float, int or None (NaN and None are missing); categorical
+        values str, a number (36.0 reads '36') or None. Anything else (text in a numeric
+        feature, infinity, other types) is handed to :meth:`apply`, which decides it the
+        documented way (coercion or a :class:`CardError`).
+        """
+        names = self.feature_names
+        absent = [] if all(r.keys() >= self._name_set for r in records) else [
+            n for n in names if any(n not in r for r in records)]
+        binned = [None if absent else self._record_bins(r) for r in records]
+        if absent or any(b is None for b in binned):
+            frame = pd.DataFrame.from_records([{n: r.get(n) for n in names if n in r} for r in records],
+                                              columns=[n for n in names if n not in absent])
+            return self.apply(frame, n_reasons).to_dict(orient="records")
+        compiled, best, base = self._compiled, self._best_points, self.base_points
+        codes = [f["reason_code"] for f in self.features]
+        texts = [f["reason_text"] for f in self.features]
+        order = range(len(names))
+        out = []
+        for ids, unseen in binned:
+            points = [spec[3][i] for spec, i in zip(compiled, ids)]
+            row = {"score": base + sum(points)}
+            for name, p in zip(names, points):
+                row[f"points_{name}"] = p
+            lost = [b - p for b, p in zip(best, points)]
+            ranked = sorted(order, key=lambda j: -lost[j])    # stable: ties in the card's order
+            for k in range(n_reasons):
+                j = ranked[k] if k < len(ranked) else None
+                if j is not None and lost[j] > 0:
+                    row[f"reason_{k + 1}"], row[f"reason_{k + 1}_text"] = codes[j], texts[j]
+                    row[f"reason_{k + 1}_points_lost"] = lost[j]
+                else:
+                    row[f"reason_{k + 1}"] = row[f"reason_{k + 1}_text"] = None
+                    row[f"reason_{k + 1}_points_lost"] = 0
+            row[UNSEEN_FLAG] = ",".join(unseen)
+            out.append(row)
         return out
 
 

@@ -16,9 +16,21 @@ An applicant is checked by a pydantic model built from the card: one key per car
 number for a numeric feature and a string for a categorical one (``36`` is refused where the
 card expects the category ``"36"``), null for a missing value (scored in the feature's missing
 bin); plus an optional ``id`` and the optional number fields the rules declare under
-``inputs``. A key missing, a key the card does not know, a wrong type, a body that is not JSON,
-over ``max_body_bytes`` (1 MB) or over ``max_applicants`` gets a 4xx answer naming the field or
-the limit: never a 500. Cross-origin requests are refused unless their origins are listed.
+``inputs``. A key missing, a key the card does not know, a wrong type, an id given to two
+applicants of one request, a body that is not JSON (NaN and Infinity included: the answer names
+their field), over ``max_body_bytes`` (1 MB) or over ``max_applicants`` gets a 4xx answer naming
+the field or the limit: never a 500.
+
+Cross-origin (CORS) policy, explicit and reported by ``GET /health`` under ``cors``: by default
+no cross-origin access at all (no ``Access-Control-Allow-*`` header is ever sent, so a browser
+page of another origin cannot read an answer). ``cors_origins`` (``scorecard serve
+--cors-origin``, or ``$SCORECARD_CORS_ORIGINS`` comma-separated) lists the origins allowed,
+each ``scheme://host[:port]`` exactly, or ``*`` for any; those origins may use the methods
+:data:`CORS_METHODS` (GET, POST; OPTIONS preflights are answered) with the request headers
+:data:`CORS_HEADERS` (Content-Type), without credentials (no cookies: the service has none),
+and a browser may cache a preflight answer for :data:`CORS_MAX_AGE` seconds. A request from any
+other origin, or a preflight asking another method or header, gets no
+``Access-Control-Allow-Origin``.
 
 Run it with ``python -m scorecard.service --port 8000`` (127.0.0.1 unless ``--host`` says
 otherwise).
@@ -55,7 +67,13 @@ MAX_APPLICANTS = 1000
 MAX_BODY_BYTES = 1_000_000
 MAX_TEXT_LENGTH = 200          # longest category text or id accepted
 MAX_ERRORS = 100               # problems listed in one 422 answer
+FAST_PATH_MAX = 100            # up to this many applicants a request is scored record by record
+                               # (Card.apply_records, no DataFrame); more go through Card.apply
+INLINE_MAX = 10                # up to this many, scored on the event loop (no worker-thread hop)
 CORS_ENV = "SCORECARD_CORS_ORIGINS"
+CORS_METHODS = ("GET", "POST")         # what an allowed origin may send (preflights: OPTIONS)
+CORS_HEADERS = ("Content-Type",)       # request headers an allowed origin may set
+CORS_MAX_AGE = 600                     # seconds a browser may cache a preflight answer
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 log = logging.getLogger("scorecard.service")
 
@@ -184,10 +202,12 @@ class _Problems:
         if kind == "string_type" and field in self.categorical:
             return (f"expected a string or null (categories are text, e.g. {json.dumps(self.categorical[field])}), "
                     f"got {_json_type(value)}")
+        if kind == "string_type":
+            return f"expected a string (text), got {_json_type(value)}"
         if kind in ("float_type", "float_parsing"):
             return f"expected a number or null, got {_json_type(value)}"
         if kind == "finite_number":
-            return "expected a finite number (not NaN or infinity)"
+            return f"expected a finite number (not NaN or infinity), got {value!r}"
         if kind == "string_unicode":
             return "expected valid Unicode text"
         return f"{item['msg']} (got {_json_type(value)})"
@@ -230,12 +250,54 @@ class _DuplicateKey(ValueError):
     pass
 
 
+_CONSTANT = re.compile(rb'"((?:[^"\\]|\\.){1,200})"\s*:\s*(?:NaN|-?Infinity)\b')
+
+
+def _constant_field(body: bytes, error: ValueError) -> str:
+    """For NaN or Infinity in the body (not JSON numbers): the field that holds it."""
+    if "is not a JSON number" not in str(error):
+        return ""
+    found = _CONSTANT.search(body)
+    if found is None:
+        return ""
+    name = found.group(1).decode("utf-8", "replace")
+    return f" (field '{name}'; send null for a value that is not known)"
+
+
+def _repeated_ids(records: list[dict]) -> list[dict]:
+    """422 items for ids given to several applicants of one request: an answer matched back by
+    id would give one applicant another's score. Null ids are not compared."""
+    where: dict[str, list[int]] = {}
+    for i, record in enumerate(records):
+        if record.get("id") is not None:
+            where.setdefault(json.dumps(record["id"]), []).append(i)
+    out = []
+    for shown, positions in where.items():
+        if len(positions) > 1:
+            others = ", ".join(map(str, positions[:-1])) + f" and {positions[-1]}"
+            for i in positions:
+                out.append({"loc": ["body", i, "id"], "applicant": i, "field": "id", "type": "duplicate_id",
+                            "msg": f"applicant {i}, field 'id': id {shown} is not unique: applicants {others} "
+                                   "share it (rule: ids are unique within a request)"})
+    return sorted(out, key=lambda item: item["applicant"])
+
+
 def _check_origins(origins: Sequence[str]) -> list[str]:
     bad = [o for o in origins if o != "*" and not _ORIGIN.match(o)]
     if bad:
         raise ScorecardError(f"CORS origins {bad}: expected scheme://host[:port] with no path or trailing "
                              "slash (e.g. https://lender.example), or '*' to allow any origin")
     return list(origins)
+
+
+def cors_policy(origins: Sequence[str]) -> dict:
+    """The cross-origin policy as ``GET /health`` reports it (see the module's docstring)."""
+    if not origins:
+        return {"enabled": False, "allow_origins": [], "allow_methods": [], "allow_headers": [],
+                "allow_credentials": False, "max_age": None,
+                "note": f"no cross-origin access: set {CORS_ENV} or --cors-origin to allow origins"}
+    return {"enabled": True, "allow_origins": list(origins), "allow_methods": list(CORS_METHODS),
+            "allow_headers": list(CORS_HEADERS), "allow_credentials": False, "max_age": CORS_MAX_AGE}
 
 
 # -- the app ----------------------------------------------------------------------------------
@@ -280,9 +342,10 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
         description=(f"Scores applicants with card {card.version} ({card.document['name']}) and applies "
                      f"business rules {rules.version}. Every answer names the card and rules versions."),
     )
+    cors = cors_policy(origins)
     if origins:
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Content-Type"], allow_credentials=False)
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=list(CORS_METHODS),
+                           allow_headers=list(CORS_HEADERS), allow_credentials=False, max_age=CORS_MAX_AGE)
     app.state.card, app.state.rules, app.state.warnings = card, rules, warnings
 
     @app.exception_handler(ScorecardError)
@@ -290,12 +353,23 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
         return _problem(422, "scorecard_error", str(error))
 
     def score_records(records: list[dict]) -> list[dict]:
+        if len(records) <= FAST_PATH_MAX:
+            return score_rows(card.apply_records(records, n_reasons), records, records)
         frame = pd.DataFrame.from_records(records, columns=["id", *card.feature_names, *rules.inputs])
         for name in [*numeric, *rules.inputs]:
             frame[name] = pd.to_numeric(frame[name]).astype("float64")
         return score_frame(frame, records, records)
 
     def score_applications(records: list[dict]) -> list[dict]:
+        rows = form.feature_records(records) if len(records) <= FAST_PATH_MAX else None
+        if rows:
+            # As below, record by record: a rule reads a field as given, else as computed.
+            fields = rules.fields
+            known = [f for f in fields if f in rows[0]]
+            if all(type(row[f]) is float for row in rows for f in known):
+                values = [{**{f: (None if row[f] != row[f] else row[f]) for f in known},
+                           **{f: r[f] for f in fields if f in r}} for row, r in zip(rows, records)]
+                return score_rows(card.apply_records(rows, n_reasons), records, values)
         frame = form.features(records)
         # The rules read a field as given, else as the service computed it (e.g. loan_to_income).
         known = [f for f in rules.fields if f in frame]
@@ -305,7 +379,10 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
         return score_frame(frame, records, values)
 
     def score_frame(frame: pd.DataFrame, records: list[dict], rule_values: list[dict]) -> list[dict]:
-        applied = card.apply(frame, n_reasons).to_dict(orient="records")
+        return score_rows(card.apply(frame, n_reasons).to_dict(orient="records"), records, rule_values)
+
+    def score_rows(applied: list[dict], records: list[dict], rule_values: list[dict]) -> list[dict]:
+        """The answers, from the rows of Card.apply (or Card.apply_records) and the rules."""
         results = []
         for record, values, row in zip(records, rule_values, applied):
             score = int(row["score"])
@@ -343,13 +420,16 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_body_bytes:
             return _problem(413, "body_too_large", f"request body of {int(declared)} bytes is over the limit of "
-                                                   f"{max_body_bytes} bytes", limit=max_body_bytes)
+                                                   f"{max_body_bytes} bytes (and of at most {max_applicants} "
+                                                   "applicants per request): send them in several requests",
+                            limit=max_body_bytes)
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > max_body_bytes:
-                return _problem(413, "body_too_large", f"request body is over the limit of {max_body_bytes} bytes",
-                                limit=max_body_bytes)
+                return _problem(413, "body_too_large", f"request body is over the limit of {max_body_bytes} bytes "
+                                                       f"(and of at most {max_applicants} applicants per request): "
+                                                       "send them in several requests", limit=max_body_bytes)
             chunks.append(chunk)
         body = b"".join(chunks)
         try:
@@ -359,7 +439,7 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
         except RecursionError:
             return _problem(400, "json_invalid", "body is not valid JSON: nested too deeply")
         except ValueError as error:   # JSONDecodeError, bad UTF-8, NaN/Infinity, over-long integers
-            return _problem(400, "json_invalid", f"body is not valid JSON: {error}")
+            return _problem(400, "json_invalid", f"body is not valid JSON: {error}{_constant_field(body, error)}")
         if not isinstance(data, (list, dict)):
             return _problem(422, "body_type", f"expected an applicant object or a list of them, got {_json_type(data)}")
         if isinstance(data, list) and len(data) > max_applicants:
@@ -387,9 +467,17 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
                 return JSONResponse(content, status_code=422)
             records = [p.model_dump(by_alias=True) for p in parsed]
             try:
-                results = await run_in_threadpool(scorer, records) if records else []
+                if not records:
+                    results = []
+                elif len(records) <= INLINE_MAX:   # under a millisecond or two: no thread hop
+                    results = scorer(records)
+                else:
+                    results = await run_in_threadpool(scorer, records)
             except DataValidationError as error:
                 return _problem(422, "not_covered", str(error))
+            repeated = _repeated_ids(records) if batch else []
+            if repeated:   # answers matched back by id would mix these applicants up
+                return JSONResponse({"detail": repeated[:MAX_ERRORS]}, status_code=422)
             return JSONResponse(results if batch else results[0])
         return handle
 
@@ -435,7 +523,8 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
     def health():
         return {"status": "ok", "model_version": card.version, "card_name": card.document["name"],
                 "rules_version": rules.version, "rules_sha256": rules.sha256, "service_version": __version__,
-                "max_applicants": max_applicants, "max_body_bytes": max_body_bytes, "warnings": warnings}
+                "max_applicants": max_applicants, "max_body_bytes": max_body_bytes, "cors": cors,
+                "warnings": warnings}
 
     return app
 

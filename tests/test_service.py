@@ -373,6 +373,57 @@ def test_cors_is_off_unless_origins_are_listed(good):
         create_app(cors_origins=["https://lender.example/"])
 
 
+ALLOWED, OTHER = "https://lender.example", "https://evil.example"
+
+
+def _preflight(origin: str, method: str = "POST", headers: str = "content-type") -> dict:
+    return {"Origin": origin, "Access-Control-Request-Method": method, "Access-Control-Request-Headers": headers}
+
+
+def test_cors_policy_is_reported_by_health():
+    from scorecard.service import CORS_ENV, CORS_HEADERS, CORS_MAX_AGE, CORS_METHODS
+
+    closed = TestClient(create_app()).get("/health").json()
+    assert closed["cors"]["enabled"] is False and closed["cors"]["allow_origins"] == []
+    assert CORS_ENV in closed["cors"]["note"]
+    assert closed["max_applicants"] == MAX_APPLICANTS and closed["max_body_bytes"] == MAX_BODY_BYTES
+    policy = TestClient(create_app(cors_origins=[ALLOWED])).get("/health").json()["cors"]
+    assert policy == {"enabled": True, "allow_origins": [ALLOWED], "allow_methods": list(CORS_METHODS),
+                      "allow_headers": list(CORS_HEADERS), "allow_credentials": False, "max_age": CORS_MAX_AGE}
+    assert CORS_METHODS == ("GET", "POST") and CORS_HEADERS == ("Content-Type",)
+
+
+def test_cors_allows_the_listed_origin_only(good):
+    """Preflight and the actual request: the listed origin gets Access-Control-Allow-Origin with the
+    listed methods and header; another origin, method or header gets none."""
+    client = TestClient(create_app(cors_origins=[ALLOWED]))
+    response = client.options("/score", headers=_preflight(ALLOWED))
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == ALLOWED
+    assert set(response.headers["access-control-allow-methods"].split(", ")) == {"GET", "POST"}
+    assert "content-type" in response.headers["access-control-allow-headers"].lower()
+    assert "access-control-allow-credentials" not in response.headers
+    for path, call in (("/score", lambda h: client.post("/score", json=good, headers=h)),
+                       ("/health", lambda h: client.get("/health", headers=h))):
+        allowed = call({"Origin": ALLOWED})
+        assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == ALLOWED, path
+        other = call({"Origin": OTHER})
+        assert other.status_code == 200, path      # served (CORS is the browser's check) ...
+        assert "access-control-allow-origin" not in other.headers, path   # ... but not readable there
+    for headers in (_preflight(OTHER), _preflight(ALLOWED, method="DELETE"),
+                    _preflight(ALLOWED, headers="x-api-key"), _preflight("null")):
+        response = client.options("/score", headers=headers)
+        assert response.status_code == 400, headers
+        if headers["Origin"] != ALLOWED:
+            assert "access-control-allow-origin" not in response.headers, headers
+    closed = TestClient(create_app())
+    for headers in (_preflight(ALLOWED), _preflight(OTHER)):
+        response = closed.options("/score", headers=headers)
+        assert not any(h.startswith("access-control-") for h in response.headers), response.headers
+    assert "access-control-allow-origin" not in closed.post("/score", json=good, headers={"Origin": ALLOWED}).headers
+
+
+
 # -- the rules file ---------------------------------------------------------------------------
 def write_rules(tmp_path, change) -> str:
     doc = json.loads(DEFAULT_RULES.read_text(encoding="utf-8"))
@@ -624,3 +675,196 @@ def test_params_that_cannot_feed_the_card_refuse_to_start(tmp_path):
     path.write_text(yaml.safe_dump(params))
     with pytest.raises(ScorecardError, match="card feature 'loan_to_income' is not a column"):
         create_app(DEFAULT_CARD, DEFAULT_RULES, params_path=path)
+
+
+# -- the per-record path: Card.apply_records and ApplicationForm.feature_records ------------------
+def _plain_rows(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
+    """Rows as Python values (NaN stays NaN), as the service's records hold them."""
+    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+            for row in frame[columns].astype(object).to_dict(orient="records")]
+
+
+def _same_rows(got: list[dict], want: list[dict], how: str) -> None:
+    """Same keys in the same order, same values and the same Python types."""
+    assert len(got) == len(want), how
+    for i, (g, w) in enumerate(zip(got, want)):
+        assert list(g) == list(w), f"{how}: row {i}: keys differ"
+        for key in w:
+            a, b = g[key], w[key]
+            same = type(a) is type(b) and (a == b or (a != a and b != b))
+            assert same, f"{how}: row {i}, {key}: per-record {a!r}, Card.apply {b!r}"
+
+
+def test_apply_records_equals_apply_on_every_test_applicant(card, test_set):
+    """All 21,721 out-of-time applicants: score, points, reasons (tie-breaking included) and the
+    unseen flag of the per-record path are Card.apply's, value for value and type for type."""
+    want = card.apply(test_set, 4).to_dict(orient="records")
+    rows = _plain_rows(test_set, card.feature_names)
+    _same_rows(card.apply_records(rows, 4), want, "float/None/str records")
+    nulls = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows]
+    _same_rows(card.apply_records(nulls, 4), want, "NaN as None")
+    for n in (0, 1, 2, 12, 15):   # fewer and more reasons than features
+        _same_rows(card.apply_records(rows[:300], n), card.apply(test_set.head(300), n).to_dict(orient="records"),
+                   f"{n} reasons")
+
+
+def _edge_values(feature: dict) -> list:
+    """Values at and around every edge of a feature, and the values that pick other bins."""
+    if feature["type"] == "numeric":
+        values = [None, math.nan, 0.0, -0.0, 1e300, -1e300, 5e-324, 0, 1, -1, 3, 2 ** 53, 2 ** 53 + 1, -(2 ** 60)]
+        for b in feature["bins"]:
+            for edge in ([b["lower"], b["upper"]] if b["kind"] == "range" else b.get("values", [])):
+                if edge is not None:
+                    values += [edge, float(edge), math.nextafter(edge, -math.inf), math.nextafter(edge, math.inf)]
+                    if float(edge).is_integer():
+                        values.append(int(edge))
+        return values
+    categories = [c for b in feature["bins"] if b["kind"] == "categories" for c in b["categories"]]
+    numeric_looking = [v for c in categories if c.lstrip("-").isdigit() for v in (int(c), float(c), c + ".0")]
+    return [None, math.nan, *categories, *numeric_looking, "never seen", "", " 36", "36 ", "car ", "CAR",
+            "36.5", 36.5, 0, -1, 10.0, True, "nan", "None", "é"]
+
+
+def test_apply_records_equals_apply_on_edge_rows(card, test_set):
+    """One real applicant with one feature changed at a time to NULL, NaN, each bin edge and
+    its float neighbours, the special values, the unseen and number-looking categories."""
+    base = _plain_rows(test_set.head(1), card.feature_names)[0]
+    rows = [{**base, f["name"]: v} for f in card.features for v in _edge_values(f)]
+    assert len(rows) > 300
+    for row in rows:   # one frame per row: each column typed from its one value, as apply sees it
+        _same_rows(card.apply_records([row], 4), card.apply(pd.DataFrame([row]), 4).to_dict(orient="records"),
+                   f"edge row {row}")
+    numeric = [f["name"] for f in card.features if f["type"] == "numeric"]
+    typed = [{k: (v if k not in numeric or v is None else float(v)) for k, v in r.items()} for r in rows]
+    frame = pd.DataFrame(typed, columns=card.feature_names)
+    for name in numeric:
+        frame[name] = frame[name].astype("float64")
+    _same_rows(card.apply_records(typed, 4), card.apply(frame, 4).to_dict(orient="records"), "edge rows as one batch")
+
+
+def test_apply_records_leaves_other_inputs_to_apply(card, test_set):
+    """Text in a numeric feature is coerced (or refused) exactly as Card.apply does; infinity
+    and a missing column raise the same CardError."""
+    base = _plain_rows(test_set.head(1), card.feature_names)[0]
+    text = {**base, "dti": "12.5"}
+    _same_rows(card.apply_records([text]), card.apply(pd.DataFrame([text])).to_dict(orient="records"), "text")
+    for bad, words in [({**base, "dti": "twelve"}, "expected a number"),
+                       ({**base, "dti": math.inf}, "finite"), ({**base, "dti": float("-inf")}, "finite")]:
+        with pytest.raises(cardlib.CardError, match=words):
+            card.apply_records([bad])
+    with pytest.raises(cardlib.CardError, match="missing required column"):
+        card.apply_records([{k: v for k, v in base.items() if k != "dti"}])
+    assert card.apply_records([]) == []
+
+
+def _float_bits(value) -> bytes:
+    return np.float64(value).tobytes()
+
+
+def test_feature_records_equal_the_frame_path_bit_for_bit(card, test_applications):
+    """Every out-of-time application: the derived features and the joined environment values of
+    the per-record path have the same float64 bits as ApplicationForm.features (the ETL's)."""
+    from scorecard.application import ApplicationForm, json_records
+    from scorecard.service import DEFAULT_PARAMS
+
+    form = ApplicationForm.from_params_file(card, DEFAULT_PARAMS)
+    records = json_records(test_applications[list(form.columns)])
+    frame = form.features(records)
+    rows = form.feature_records(records)
+    assert rows is not None and len(rows) == len(frame) == 21_721
+    for column in frame.columns:
+        want = frame[column].tolist()
+        got = [r[column] for r in rows]
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            assert [None if pd.isna(w) else w.date() for w in want] == got, column
+        elif pd.api.types.is_numeric_dtype(frame[column]):
+            assert [_float_bits(g) for g in got] == [_float_bits(w) for w in want], column
+        else:
+            assert [None if w is None or w != w else w for w in want] == got, column
+    _same_rows(card.apply_records(rows, 4), card.apply(frame, 4).to_dict(orient="records"), "applications")
+
+
+APPLICATION_EDGES = [
+    {"term": "\u3000 36\t"}, {"term": "60"}, {"term": "36.0"}, {"purpose": " wedding "}, {"purpose": "space travel"},
+    {"emp_length": "n/a"}, {"emp_length": "< 1 year"}, {"emp_length": "10+ years"}, {"emp_length": " 1 year"},
+    {"annual_inc": 1e-300}, {"annual_inc": 5e-324}, {"annual_inc": 3.0}, {"annual_inc": 100000000},
+    {"loan_amnt": 1}, {"loan_amnt": 1000000},
+    {"dti": 0}, {"dti": 100}, {"dti": None}, {"revol_util": None}, {"total_acc": None}, {"pub_rec": None},
+    {"inq_last_6mths": None}, {"mths_since_last_delinq": 0}, {"addr_state": " ny "}, {"addr_state": "NY "},
+    {"issue_d": "2007-01-01"}, {"issue_d": "2011-12-31"}, {"issue_d": "2008-02-29"}, {"addr_state": "DC"},
+    {"addr_state": "New York"}, {"addr_state": "ZZ"},
+]
+
+
+@pytest.mark.parametrize("change", APPLICATION_EDGES, ids=[json.dumps(c) for c in APPLICATION_EDGES])
+def test_feature_records_equal_the_frame_path_on_edge_applications(card, change):
+    """Whitespace, the special employment value, tiny incomes (a ratio over 1e300), the first and
+    last days covered, a state some source does not cover: the same values, or the same error."""
+    from scorecard.application import ApplicationForm
+    from scorecard.errors import ScorecardError as Error
+    from scorecard.service import DEFAULT_PARAMS
+
+    form = ApplicationForm.from_params_file(card, DEFAULT_PARAMS)
+    record = {**APPLICATION, **change}
+    record = {name: (float(v) if spec.type == "numeric" and v is not None else v)
+              for name, spec in form.columns.items() for v in [record.get(name)]}
+    try:
+        frame = form.features([record])
+    except Error:
+        assert form.feature_records([record]) is None   # the frame path decides (and names the applicant)
+        return
+    rows = form.feature_records([record])
+    assert rows is not None
+    for column in frame.columns:
+        want, got = frame[column].iloc[0], rows[0][column]
+        if isinstance(want, pd.Timestamp):
+            assert want.date() == got
+        elif isinstance(want, (float, np.floating, np.integer)):
+            assert _float_bits(got) == _float_bits(want), column
+        else:
+            assert (None if want is None or want != want else want) == got, column
+    try:
+        want = card.apply(frame, 4).to_dict(orient="records")
+    except Error as error:
+        with pytest.raises(type(error), match="finite"):
+            card.apply_records(rows, 4)
+        return
+    _same_rows(card.apply_records(rows, 4), want, json.dumps(change))
+
+
+def test_category_text_is_stripped_as_pandas_strips_it():
+    """The frame path strips declared categories with pandas (pyarrow), the per-record path with
+    str.strip: the same characters, at both ends, over all of Unicode."""
+    points = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    texts = [f"{chr(c)}x{chr(c)}" for c in points]
+    stripped = pd.Series(texts, dtype="str").str.strip().tolist()
+    differ = [hex(c) for c, t, s in zip(points, texts, stripped) if t.strip() != s]
+    assert differ == []
+
+
+def test_small_and_large_requests_answer_the_same(app_client, card, test_set, test_applications):
+    """The service's per-record path (<= FAST_PATH_MAX applicants) and its frame path (more)
+    give byte-identical answers, decisions and rules included, for 5,000 real applicants."""
+    from scorecard.application import json_records
+    from scorecard.service import FAST_PATH_MAX
+
+    n = 5000
+    features = json_records(test_set.head(n)[["applicant_id", *card.feature_names]]
+                            .rename(columns={"applicant_id": "id"}))
+    declared = [k for k in APPLICATION if k != "id"]
+    applications = json_records(test_applications.head(n)[["applicant_id", *declared]]
+                                .rename(columns={"applicant_id": "id"}))
+    for path, rows in (("/score", features), ("/score/application", applications)):
+        large = []
+        for start in range(0, n, MAX_APPLICANTS):
+            response = app_client.post(path, json=rows[start:start + MAX_APPLICANTS])
+            assert response.status_code == 200, response.text[:500]
+            large += response.json()
+        small = []
+        for start in range(0, n, FAST_PATH_MAX):
+            response = app_client.post(path, json=rows[start:start + FAST_PATH_MAX])
+            assert response.status_code == 200, response.text[:500]
+            small += response.json()
+        assert small == large, path
+        for i in (0, 1, n - 1):
+            assert app_client.post(path, json=rows[i]).json() == large[i]
