@@ -11,6 +11,7 @@ traceback); 130 interrupted.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -169,6 +170,10 @@ def score(
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help="Show a progress bar. Default: only when the terminal is interactive.",
         show_default=False)] = None,
+    encoding: Annotated[str, typer.Option(
+        "--encoding", help="The text encoding of a CSV input, e.g. latin-1 for a file saved by a Spanish-language "
+                           "Excel ('Querétaro'); it is converted to UTF-8 beside the output before scoring "
+                           "(line numbers unchanged).")] = "utf-8",
 ):
     """Score a CSV or Parquet file of applicants with the card.
 
@@ -202,22 +207,127 @@ def score(
             bar.update(tasks[step], total=1.0, completed=fraction)
 
     try:
+        codec = _codec(encoding)
+    except ScorecardError as error:
+        raise _fail(str(error)) from None
+    converted: Path | None = None
+    try:
+        source = input
+        if codec != "utf-8" and input.is_file():
+            converted = source = _to_utf8(input, codec, output)
         with _stop_cleanly_on_signals(), bar:
-            result = batch.score_file(input, output, card=card, engine=engine.value, id_column=id_column,
+            result = batch.score_file(source, output, card=card, engine=engine.value, id_column=id_column,
                                       n_reasons=reasons, reason_texts=reason_texts, rejects_path=rejects,
                                       memory_limit=memory_limit,
                                       threads=threads, progress=report, master=master)
+        if converted is not None:
+            result = dataclasses.replace(result, input=input, input_format=f"{result.input_format}, {encoding}")
     except ScorecardError as error:
-        raise _fail(str(error)) from None
+        raise _fail(_encoding_message(input, codec, encoding) or str(error)
+                    if _is_encoding_error(str(error)) else str(error)) from None
     except OSError as error:
         where = f"{error.filename}: {error.strerror}" if error.filename and error.strerror else str(error)
         raise _fail(where) from None
     except KeyboardInterrupt:
         raise _fail("interrupted; no output was written", 130) from None
+    finally:
+        if converted is not None:
+            converted.unlink(missing_ok=True)
     _print_summary(result)
     if not result.balanced:
         raise _fail(f"row accounting failed: {result.rows_in:,} rows in but {result.rows_scored:,} scored + "
                     f"{result.rows_rejected:,} rejected; nothing was written", 1)
+
+
+# -- text encodings: --encoding, and where a file stops being the text it is read as ----------
+def _codec(encoding: str) -> str:
+    """The codec's canonical name ('utf-8', 'latin-1'...), or a BatchError naming the option."""
+    import codecs
+
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise batch.BatchError(f"--encoding {encoding!r}: unknown text encoding; use e.g. utf-8 or latin-1") from None
+    return {"utf-8-sig": "utf-8", "iso8859-1": "latin-1"}.get(name, name)
+
+
+def _is_encoding_error(message: str) -> bool:
+    lower = message.lower()
+    return "not utf-8" in lower or "invalid unicode" in lower or "not valid utf-8" in lower
+
+
+def _open_binary(path: Path):
+    import gzip
+
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+
+
+def _first_bad_byte(path: Path, codec: str) -> tuple[int, int, bytes, bytes] | None:
+    """The line (header = 1), byte offset, byte and surrounding bytes of the first byte of
+    ``path`` that is not ``codec`` text; None when every byte is. Reads the file once, in blocks."""
+    consumed, lines, pending = 0, 0, b""
+    with _open_binary(path) as handle:
+        while True:
+            block = handle.read(1 << 20)
+            data, final = pending + block, not block
+            try:
+                data.decode(codec)
+                done = len(data)
+            except UnicodeDecodeError as error:
+                incomplete = error.reason == "unexpected end of data" and not final
+                if not incomplete:
+                    at = error.start
+                    return (lines + data.count(b"\n", 0, at) + 1, consumed + at, data[at:at + 1],
+                            data[max(at - 20, 0):at + 20])
+                done = error.start
+            lines += data.count(b"\n", 0, done)
+            consumed += done
+            pending = data[done:]
+            if final:
+                return None
+
+
+def _encoding_message(path: Path, codec: str, given: str) -> str | None:
+    """The message for a file that is not the text it is read as: the encoding, the line and
+    the byte, and what to do. None when the file cannot be read or every byte is fine."""
+    try:
+        found = _first_bad_byte(path, codec)
+    except OSError:
+        return None
+    if found is None:
+        return None
+    line, offset, byte, near = found
+    hint = ("if it was saved as Latin-1 (e.g. 'Querétaro' from a Spanish-language Excel), pass --encoding latin-1, "
+            "or save it as UTF-8" if codec == "utf-8" else "pass the file's encoding with --encoding")
+    return (f"{path}: not {given.upper() if codec == 'utf-8' else given} text (read as --encoding {given}) at line "
+            f"{line}, byte {offset}{' of the decompressed text' if path.name.lower().endswith('.gz') else ''}: "
+            f"byte {byte!r} in {near!r}; {hint}")
+
+
+def _to_utf8(path: Path, codec: str, output: Path) -> Path:
+    """A UTF-8 copy of a CSV in another encoding, hidden beside the output (removed by the caller)."""
+    import codecs
+    import secrets
+
+    if batch.file_format(path).kind != "csv":
+        raise batch.BatchError(f"--encoding applies to CSV input; {path} is Parquet (its text is always UTF-8)")
+    if path.resolve() == output.resolve():
+        raise batch.BatchError(f"{output}: the output would overwrite {path}; choose another name")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    target = output.parent / f".{output.name}.{secrets.token_hex(4)}.input.csv"
+    decoder = codecs.getincrementaldecoder(codec)(errors="strict")
+    try:
+        with _open_binary(path) as source, open(target, "w", encoding="utf-8", newline="") as sink:
+            while block := source.read(1 << 20):
+                sink.write(decoder.decode(block))
+            sink.write(decoder.decode(b"", final=True))
+    except UnicodeDecodeError:
+        target.unlink(missing_ok=True)
+        raise batch.BatchError(_encoding_message(path, codec, codec) or f"{path}: not {codec} text") from None
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target
 
 
 def _number(value: float) -> str:

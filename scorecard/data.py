@@ -13,6 +13,7 @@ import csv
 import gzip
 import hashlib
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,9 @@ ID = "applicant_id"
 #: Name of the binary target (1 = bad) and the policy-exception flag.
 TARGET = "bad"
 POLICY_FLAG = "policy_exception"
+#: Key of ``DataFrame.attrs`` under which :func:`validate_applicants` lists the file's columns
+#: that the schema does not declare (accepted and reported, never read).
+IGNORED_COLUMNS = "ignored_columns"
 #: Header line is line 1, so the first data row is line 2.
 _FIRST_DATA_LINE = 2
 _MAX_EXAMPLES = 5
@@ -74,22 +78,44 @@ def read_text_table(path: Path, encoding: str, missing_values: list[str] | None 
         text = raw.decode(encoding)
     except UnicodeDecodeError as error:
         bad = raw[max(error.start - 20, 0):error.end + 20]
+        line = raw.count(b"\n", 0, error.start) + 1
+        where = "of the decompressed text " if path.suffix == ".gz" else ""
         raise DataValidationError(
-            f"{path}: not valid {encoding} text at byte {error.start} (near {bad!r}); "
-            "set the file's encoding in params.yaml (e.g. latin-1)"
+            f"{path}: not valid {encoding} text (the declared encoding) at line {line}, byte {error.start} "
+            f"{where}(byte {raw[error.start:error.start + 1]!r} near {bad!r}); set the file's encoding in "
+            "params.yaml (e.g. latin-1)"
         ) from None
     if not text.strip():
         raise DataValidationError(f"{path}: the file is empty; expected a header row and data rows")
+    header = next(csv.reader(io.StringIO(text.lstrip("\ufeff").split("\n", 1)[0])), [])
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise DataValidationError(
+            f"{path}: header rule: every column name must appear once; "
+            + ", ".join(f"column '{name}' appears {header.count(name)} times" for name in repeated)
+            + ": the file does not say which one holds the value; rename or remove the copies"
+        )
     try:
         frame = pd.read_csv(
             io.StringIO(text), dtype=str, keep_default_na=False,
             na_values=[""] + list(missing_values or []), on_bad_lines="error",
         )
     except (pd.errors.ParserError, csv.Error) as error:
-        raise DataValidationError(f"{path}: malformed CSV: {error}") from None
+        raise DataValidationError(f"{path}: malformed CSV: {_parser_message(error)}") from None
     if frame.empty:
         raise DataValidationError(f"{path}: the file has a header but no data rows")
     return frame
+
+
+def _parser_message(error: Exception) -> str:
+    """pandas' tokenizer error in the user's words: the row, the fields it has, the header's."""
+    text = " ".join(str(error).split())
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if found:
+        expected, line, saw = found.groups()
+        return (f"line {line} has {saw} fields but the header has {expected} (rule: every row has as many "
+                f"fields as the header; check for an unquoted comma or a missing quote) [{text}]")
+    return text
 
 
 def _examples(values: pd.Series) -> str:
@@ -111,6 +137,7 @@ def coerce_column(name: str, text: pd.Series, spec: ColumnSpec) -> tuple[pd.Seri
     """
     problems: list[str] = []
     present = text.notna()
+    bad_type = pd.Series(False, index=text.index)
     if spec.type == "numeric":
         typed = pd.to_numeric(text.str.strip(), errors="coerce").astype("float64")
         bad_type = present & typed.isna()
@@ -122,12 +149,13 @@ def coerce_column(name: str, text: pd.Series, spec: ColumnSpec) -> tuple[pd.Seri
             problems.append(f"column '{name}': expected a finite number; {infinite.sum()} rows are "
                             f"infinite: {_examples(text[infinite])}")
             typed = typed.where(~infinite)
+            bad_type = bad_type | infinite
     elif spec.type == "date":
         typed = pd.to_datetime(text.str.strip(), format="%Y-%m-%d", errors="coerce")
         bad_type = present & typed.isna()
         if bad_type.any():
-            problems.append(f"column '{name}': expected a date as yyyy-mm-dd; {bad_type.sum()} rows "
-                            f"are not: {_examples(text[bad_type])}")
+            problems.append(f"column '{name}': expected a date as yyyy-mm-dd (a day of the calendar); "
+                            f"{bad_type.sum()} rows are not: {_examples(text[bad_type])}")
     else:
         typed = text.str.strip()
         if spec.allowed is not None:
@@ -136,7 +164,7 @@ def coerce_column(name: str, text: pd.Series, spec: ColumnSpec) -> tuple[pd.Seri
                 problems.append(f"column '{name}': expected one of {spec.allowed}; {unknown.sum()} "
                                 f"rows are not: {_examples(text[unknown])}")
     if not spec.nullable:
-        missing = typed.isna()
+        missing = typed.isna() & ~bad_type   # a value of the wrong type is reported above, not as empty
         if missing.any():
             lines = ", ".join(str(i + _FIRST_DATA_LINE) for i in missing[missing].index[:_MAX_EXAMPLES])
             problems.append(f"column '{name}': must not be empty; {missing.sum()} rows are empty "
@@ -207,6 +235,7 @@ def validate_applicants(text: pd.DataFrame, params: Params, source: str = "appli
             f"column '{data.target.column}': target rule: expected one of bad {data.target.bad} "
             f"or good {data.target.good}; found {counts}: {_examples(unexpected)}"
         )
+    problems += _date_order_problems(typed, params)
     if data.id_column:
         ids = text[data.id_column]
         duplicated = ids[ids.duplicated(keep=False) & ids.notna()]
@@ -220,7 +249,37 @@ def validate_applicants(text: pd.DataFrame, params: Params, source: str = "appli
     frame.insert(0, ID, text[data.id_column].to_numpy() if data.id_column else np.arange(1, len(text) + 1))
     frame[TARGET] = target.isin(data.target.bad).astype("int8")
     frame[POLICY_FLAG] = target.isin(data.target.flag_values)
-    return frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    # Accepted, never read: the columns the schema does not declare (see ignored_columns).
+    frame.attrs[IGNORED_COLUMNS] = ignored_columns(text.columns, params)
+    return frame
+
+
+def ignored_columns(columns, params: Params) -> list[str]:
+    """The columns of a file that the schema does not declare: accepted, reported, never read."""
+    used = set(params.data.columns) | ({params.data.id_column} if params.data.id_column else set())
+    return [str(c) for c in columns if c not in used]
+
+
+def _date_order_problems(typed: dict[str, pd.Series], params: Params) -> list[str]:
+    """Dates that must come in order: the start of every ``months_between`` feature (e.g. the
+    earliest credit line) must not be after its end (the application date)."""
+    problems = []
+    for name, spec in params.features.derived.items():
+        if spec.kind != "months_between" or len(spec.inputs) != 2:
+            continue
+        start, end = spec.inputs
+        if start not in typed or end not in typed:
+            continue
+        after = (typed[start] > typed[end]).fillna(False).astype(bool)
+        if after.any():
+            shown = ", ".join(
+                f"line {i + _FIRST_DATA_LINE}: {start} {typed[start][i]:%Y-%m-%d} after {end} {typed[end][i]:%Y-%m-%d}"
+                for i in after[after].index[:_MAX_EXAMPLES])
+            more = f" and {after.sum() - _MAX_EXAMPLES} more" if after.sum() > _MAX_EXAMPLES else ""
+            problems.append(f"column '{start}': rule {start} <= {end} (feature '{name}' counts the months "
+                            f"between them): {after.sum()} rows are not: {shown}{more}")
+    return problems
 
 
 def schema_table(params: Params) -> pd.DataFrame:

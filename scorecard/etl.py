@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from scorecard.config import Params
-from scorecard.data import POLICY_FLAG, TARGET, load_applicants
+from scorecard.data import IGNORED_COLUMNS, POLICY_FLAG, TARGET, load_applicants
 from scorecard.environment import join_environment
 from scorecard.features import SAMPLE, add_derived, model_frame, split
 
 TRAIN_FILE, TEST_FILE, SUMMARY_FILE = "train.parquet", "test.parquet", "etl_summary.json"
+log = logging.getLogger("scorecard.etl")
 
 
 @dataclass
@@ -42,9 +44,15 @@ def run(params: Params, root: str | Path = ".", out_dir: str | Path | None = Non
     """Load, validate, join the environment, derive features and split out of time.
 
     Writes ``train.parquet``, ``test.parquet`` and ``etl_summary.json`` to ``out_dir`` when
-    given. Rows in always equal train + test + excluded rows (checked here).
+    given. Rows in always equal train + test + excluded rows (checked here). Columns of the
+    file that ``data.columns`` does not declare are accepted, never read, and listed in the
+    summary under ``columns_ignored`` (and logged).
     """
     raw = load_applicants(params, root=root, path=applicants_path)
+    ignored = list(raw.attrs.get(IGNORED_COLUMNS, []))
+    if ignored:
+        log.info("%d column(s) of the applicant file are not declared in params.yaml (data.columns) and are "
+                 "ignored: %s", len(ignored), ", ".join(ignored))
     joined = join_environment(raw, params.environment, params.data.date_column, root=root)
     featured = add_derived(joined, params)
     kept, exclusions = split(featured, params)
@@ -62,6 +70,8 @@ def run(params: Params, root: str | Path = ".", out_dir: str | Path | None = Non
         "exclusions": exclusions.to_dict("records"),
         "samples": sample_summary(frame, params).to_dict("records"),
         "features": list(params.features.model_features),
+        # Columns of the file that params.yaml does not declare: accepted, never read.
+        "columns_ignored": ignored,
     }
     if out_dir is not None:
         out = Path(out_dir)
