@@ -8,6 +8,7 @@
 #   make daily         re-train (dvc repro), drift monitor, champion/challenger, report, dvc push
 #   make plots         dvc plots as an offline page in dvc_plots/
 #   make bench         benchmarks: model quality against the peers (installs them first), scoring speed
+#   make audit         audit the pinned dependencies for known vulnerabilities (reports/security/pip_audit.json)
 #   make lab           JupyterLab on notebooks/
 #   make clean         remove generated outputs
 
@@ -27,10 +28,10 @@ export QUARTO_PYTHON := $(VENV)/bin/python
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup report serve-report serve daily plots bench test lab clean
+.PHONY: help setup report serve-report serve daily plots bench audit test lab clean
 
 help:
-	@sed -n '4,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '4,13p' Makefile | sed 's/^# \{0,1\}//'
 
 setup:
 	scripts/setup.sh
@@ -70,6 +71,12 @@ bench: setup
 	$(VENV)/bin/pip install -q -r benchmarks/requirements.txt
 	$(VENV)/bin/python benchmarks/model_quality.py
 	$(VENV)/bin/python benchmarks/scoring_speed.py
+
+# pip-audit on every pin of requirements.lock (PyPI), with the offline PyPA advisory copy for
+# what PyPI cannot answer; the result is shown on the report's Security page.
+audit:
+	scripts/setup.sh --test
+	$(VENV)/bin/python scripts/audit_dependencies.py
 
 test:
 	scripts/setup.sh --test
