@@ -240,3 +240,96 @@ def run(params: Params, root: str | Path = ".", processed_dir: str | Path = "dat
 
 def load_bins(processed_dir: str | Path = "data/processed") -> dict:
     return json.loads((Path(processed_dir) / BINS_FILE).read_text())
+
+
+def _split_text(splits, categorical: bool) -> str:
+    """Split points as text: numbers for a numeric feature, category groups for a categorical one."""
+    if categorical:
+        return " | ".join("{" + ", ".join(sorted(map(str, group))) + "}" for group in splits)
+    return ", ".join(f"{float(s):g}" for s in splits) or "(none: one bin)"
+
+
+def fit_feature(train: pd.DataFrame, feature: str, params: Params, overrides: dict[str, dict] | None = None):
+    """Fit optbinning's ``OptimalBinning`` for one feature with the settings :func:`fit` uses.
+
+    Parameters
+    ----------
+    train : DataFrame
+        The training sample (the feature and the target).
+    feature : str
+        A model feature.
+    params : Params
+        Binning settings (``params.binning``) and the categorical list.
+    overrides : dict, optional
+        Manual overrides (:func:`load_overrides`); ``None`` or ``{}`` fits the optimizer's own bins.
+
+    Returns
+    -------
+    optbinning.OptimalBinning
+        Fitted; its ``binning_table`` is built.
+    """
+    from optbinning import OptimalBinning
+
+    b = params.binning
+    categorical = feature in params.features.categorical
+    optb = OptimalBinning(
+        name=feature, dtype="categorical" if categorical else "numerical",
+        max_n_prebins=b.max_n_prebins, min_prebin_size=b.min_prebin_size or b.min_bin_size,
+        min_bin_size=b.min_bin_size, max_n_bins=b.max_n_bins,
+        **_fit_params(feature, params, overrides or {}),
+    )
+    values = train[feature].astype(object) if categorical else train[feature]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        optb.fit(values.to_numpy(), train[TARGET].to_numpy())
+        optb.binning_table.build()
+    return optb
+
+
+def override_effects(binning: Binning, train: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """What each manual override changed: the bins and IV with it against the optimizer's own.
+
+    For every feature in ``binning.overrides`` the feature is refitted without its override
+    (same data, same settings) and compared with the fitted (overridden) binning.
+
+    Parameters
+    ----------
+    binning : Binning
+        The fitted binning (with the overrides in effect).
+    train : DataFrame
+        The training sample it was fitted on.
+    params : Params
+        The parameters it was fitted with.
+
+    Returns
+    -------
+    DataFrame
+        One row per override: ``feature, settings`` (what the override sets), ``reason``,
+        ``splits_with_override``, ``splits_without``, ``bins_with``, ``bins_without``,
+        ``iv_with``, ``iv_without``, ``selected`` (whether the feature is selected with the
+        override) and ``status`` (optbinning's status with the override: ``INFEASIBLE`` means
+        the override's bins break a constraint, e.g. a bin under ``min_bin_size``, and the
+        feature got no split). Empty (with these columns) when there is no override.
+    """
+    columns = ["feature", "settings", "reason", "splits_with_override", "splits_without",
+               "bins_with", "bins_without", "iv_with", "iv_without", "selected", "status"]
+    rows = []
+    for feature, override in binning.overrides.items():
+        categorical = feature in binning.categorical
+        own = fit_feature(train, feature, params)
+        used = binning.optimal(feature)
+        settings = "; ".join(f"{k}: {v}" for k, v in override.items() if k != "reason")
+        rows.append({
+            "feature": feature,
+            "settings": settings,
+            "reason": " ".join(str(override.get("reason", "")).split()),
+            "splits_with_override": _split_text(used.splits, categorical),
+            "splits_without": _split_text(own.splits, categorical),
+            "bins_with": len(used.splits) + 1,
+            "bins_without": len(own.splits) + 1,
+            "iv_with": round(binning.iv(feature), 6),
+            "iv_without": round(float(own.binning_table.build().loc["Totals", "IV"]), 6),
+            "selected": binning.iv(feature) >= binning.min_iv,
+            "status": str(used.status),
+        })
+    return pd.DataFrame(rows, columns=columns)

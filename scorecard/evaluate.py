@@ -10,7 +10,7 @@ import pandas as pd
 
 from scorecard.card import Card
 from scorecard.config import Params
-from scorecard.data import TARGET
+from scorecard.data import ID, TARGET
 
 # scikit-learn and scorecard.model (statsmodels) are imported where they are used: the
 # stability helpers (psi, score_bands, band_counts, bin_counts) serve `scorecard monitor`,
@@ -157,9 +157,13 @@ def metrics_document(result: dict, card: Card) -> dict:
 
 
 def run(params: Params, card: Card, processed_dir: str | Path = "data/processed",
-        metrics_path: str | Path = METRICS_FILE, plots_dir: str | Path = PLOTS_DIR) -> dict:
-    """The evaluate stage: writes ``metrics.json``, the plot data for ``dvc plots`` and
-    ``stability_by_month.csv`` (:func:`scorecard.monitor.stability_by_month` of the test sample)."""
+        metrics_path: str | Path = METRICS_FILE, plots_dir: str | Path = PLOTS_DIR,
+        root: str | Path = ".", applicants_path: str | Path | None = None) -> dict:
+    """The evaluate stage: writes ``metrics.json``, the plot data for ``dvc plots``,
+    ``stability_by_month.csv`` (:func:`scorecard.monitor.stability_by_month` of the test sample)
+    and ``performance_by_segment.csv`` (:func:`performance_by_segment` of the test sample by
+    state, loan purpose and income band; the state is read from the applicant file: the one
+    ``params`` declare under ``root``, or ``applicants_path``)."""
     from scorecard.etl import load_processed
 
     train, test = load_processed(processed_dir)
@@ -181,4 +185,139 @@ def run(params: Params, card: Card, processed_dir: str | Path = "data/processed"
                                           params.data.date_column, params.monitoring, width)
     by_month.to_csv(plots / STABILITY_BY_MONTH_FILE, index=False)
     result["stability_by_month"] = by_month
+    from scorecard.data import load_applicants
+
+    applicants = load_applicants(params, root=root, path=applicants_path)[[ID, params.data.state_column]]
+    segments = performance_by_segment(test[TARGET], card.score(test), segments_of(test, applicants, params.data.state_column))
+    segments.to_csv(plots / SEGMENTS_FILE, index=False)
+    result["performance_by_segment"] = segments
     return result
+
+
+# -- performance by segment ----------------------------------------------------------------------
+SEGMENTS_FILE = "performance_by_segment.csv"
+#: Upper edges (USD) of the declared annual income bands; the last band is open.
+INCOME_EDGES = (25_000, 50_000, 75_000, 100_000, 150_000)
+#: Below this many bads (or goods) in a segment, its AUC and KS are too noisy to read.
+MIN_SEGMENT_EVENTS = 30
+
+
+def income_band(annual_inc: pd.Series, edges: tuple[float, ...] = INCOME_EDGES) -> pd.Series:
+    """Band of each declared annual income: ``"< 25k"``, ``"25k-50k"``, ..., ``">= 150k"``.
+
+    Parameters
+    ----------
+    annual_inc : Series
+        Annual income in USD; missing values get the band ``"missing"``.
+    edges : tuple of float
+        Increasing band edges; a value equal to an edge belongs to the band above it.
+
+    Returns
+    -------
+    Series
+        Ordered categorical of band labels, lowest income first (``"missing"`` last).
+    """
+    edges = tuple(float(e) for e in edges)
+    if not edges or list(edges) != sorted(set(edges)):
+        raise ValueError(f"income band edges must be increasing, got {edges}")
+
+    def short(v: float) -> str:
+        return f"{v / 1000:g}k"
+
+    labels = [f"< {short(edges[0])}"]
+    labels += [f"{short(a)}-{short(b)}" for a, b in zip(edges[:-1], edges[1:])]
+    labels += [f">= {short(edges[-1])}"]
+    bands = pd.cut(annual_inc.astype(float), [-np.inf, *edges, np.inf], right=False, labels=labels)
+    bands = bands.cat.add_categories("missing").fillna("missing")
+    return bands
+
+
+def segment_performance(y: pd.Series, score: pd.Series, segment: pd.Series,
+                        min_events: int = MIN_SEGMENT_EVENTS) -> pd.DataFrame:
+    """Rows, bad rate, AUC, Gini and KS of the score within each value of ``segment``.
+
+    Parameters
+    ----------
+    y : Series
+        1 = bad, 0 = good.
+    score : Series
+        The card's score (higher = lower risk), aligned with ``y``.
+    segment : Series
+        The segment of each row (a missing segment is reported as ``"missing"``).
+    min_events : int
+        A segment with fewer bads or fewer goods than this gets ``reliable = False``: its AUC
+        and KS are shown but should not be read as a finding.
+
+    Returns
+    -------
+    DataFrame
+        One row per segment value (categorical order when ``segment`` is categorical, else
+        largest segment first): ``value, rows, share, bads, bad_rate, mean_score, auc, gini,
+        ks, reliable``. AUC, Gini and KS are NaN when a segment holds one class only.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    frame = pd.DataFrame({"y": np.asarray(y), "score": np.asarray(score, dtype=float),
+                          "segment": np.asarray(segment.astype(object).where(segment.notna(), "missing"))})
+    if isinstance(segment.dtype, pd.CategoricalDtype):
+        order = [str(c) for c in segment.cat.categories if (frame["segment"] == c).any()]
+        order += [v for v in frame["segment"].unique() if v not in order]
+    else:
+        order = list(frame["segment"].value_counts(sort=True).index)
+    rows = []
+    for value in order:
+        part = frame[frame["segment"] == value]
+        bads = int(part["y"].sum())
+        goods = len(part) - bads
+        both = bads > 0 and goods > 0
+        auc = float(roc_auc_score(part["y"], -part["score"])) if both else np.nan
+        rows.append({
+            "value": str(value),
+            "rows": len(part),
+            "share": round(len(part) / len(frame), _DIGITS),
+            "bads": bads,
+            "bad_rate": round(bads / len(part), _DIGITS),
+            "mean_score": round(float(part["score"].mean()), 2),
+            "auc": round(auc, _DIGITS) if both else np.nan,
+            "gini": round(2 * auc - 1, _DIGITS) if both else np.nan,
+            "ks": round(ks_statistic(part["y"].to_numpy(), part["score"].to_numpy()), _DIGITS) if both else np.nan,
+            "reliable": bool(min(bads, goods) >= min_events),
+        })
+    return pd.DataFrame(rows)
+
+
+def performance_by_segment(y: pd.Series, score: pd.Series, segments: dict[str, pd.Series],
+                           min_events: int = MIN_SEGMENT_EVENTS) -> pd.DataFrame:
+    """:func:`segment_performance` for several segmentations, stacked in one long table.
+
+    Parameters
+    ----------
+    y, score : Series
+        Target and score of the same rows.
+    segments : dict of str to Series
+        Segmentation name (``"state"``, ``"purpose"``, ``"income band"``) to the segment of
+        each row.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`segment_performance` after a first column ``segment``.
+    """
+    parts = [segment_performance(y, score, values, min_events).assign(segment=name)
+             for name, values in segments.items()]
+    table = pd.concat(parts, ignore_index=True)
+    return table[["segment", *[c for c in table.columns if c != "segment"]]]
+
+
+def segments_of(frame: pd.DataFrame, applicants: pd.DataFrame, state_column: str) -> dict[str, pd.Series]:
+    """The report's segmentations of ``frame``'s rows: state, loan purpose, income band.
+
+    ``frame`` is a processed sample (it has ``purpose`` and ``annual_inc`` but no longer the
+    state); the state comes from the applicant file, matched on the applicant id.
+    """
+    from scorecard.data import ID
+
+    state = frame[ID].map(applicants.set_index(ID)[state_column])
+    return {"state": state.reset_index(drop=True),
+            "purpose": frame["purpose"].reset_index(drop=True),
+            "income band": income_band(frame["annual_inc"]).reset_index(drop=True)}

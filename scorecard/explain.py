@@ -76,3 +76,119 @@ def shap_summary(explanations: pd.DataFrame, card: Card) -> pd.DataFrame:
     rows = [{"feature": f, "mean_abs_shap_points": float(explanations[f"shap_{f}"].abs().mean())}
             for f in card.feature_names]
     return pd.DataFrame(rows).sort_values("mean_abs_shap_points", ascending=False).reset_index(drop=True)
+
+
+# -- decisions and example applicants -----------------------------------------------------------
+DECISIONS = ("approve", "refer", "decline")
+
+
+def decisions(scores: pd.DataFrame, applicants: pd.DataFrame, rules) -> pd.DataFrame:
+    """The business rules' outcome for every scored applicant.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        ``applicant_id`` and ``score`` (e.g. :func:`explain`'s output).
+    applicants : DataFrame
+        The same applicants with the fields the policy rules read (``rules.fields``), matched
+        on ``applicant_id``.
+    rules : scorecard.rules.Rules
+        The loaded business rules (:func:`scorecard.rules.load_rules`).
+
+    Returns
+    -------
+    DataFrame
+        ``applicant_id, score, band, score_decision, decision, policy_rule`` (the id of the
+        rule that decided, else None) and ``max_loan_amount``, in the order of ``scores``.
+    """
+    values = applicants.set_index(ID)[rules.fields].reindex(scores[ID])
+    rows = []
+    for applicant, score, fields in zip(scores[ID], scores["score"], values.to_dict("records")):
+        fields = {k: (None if pd.isna(v) else float(v)) for k, v in fields.items()}
+        outcome = rules.evaluate(int(score), fields)
+        rows.append({ID: applicant, "score": int(score), "band": outcome.band,
+                     "score_decision": outcome.score_decision, "decision": outcome.decision,
+                     "policy_rule": outcome.policy_rule.rule if outcome.policy_rule else None,
+                     "max_loan_amount": outcome.max_loan_amount})
+    out = pd.DataFrame(rows, columns=[ID, "score", "band", "score_decision", "decision", "policy_rule", "max_loan_amount"])
+    out["policy_rule"] = out["policy_rule"].astype(object).where(out["policy_rule"].notna(), None)
+    return out
+
+
+def example_applicants(decided: pd.DataFrame) -> pd.DataFrame:
+    """One applicant per decision (approve, refer, decline), chosen reproducibly.
+
+    Among the applicants whose decision the score made (no policy rule overrode it), the one
+    at the median score of that decision (the lowest id among equals).
+
+    Parameters
+    ----------
+    decided : DataFrame
+        :func:`decisions`' output.
+
+    Returns
+    -------
+    DataFrame
+        The chosen rows of ``decided``, in the order approve, refer, decline (a decision no
+        applicant received is left out).
+    """
+    by_score = decided[decided["policy_rule"].isna()]
+    chosen = []
+    for decision in DECISIONS:
+        part = by_score[by_score["decision"] == decision].sort_values(["score", ID], kind="stable")
+        if len(part):
+            chosen.append(part.iloc[(len(part) - 1) // 2])
+    return pd.DataFrame(chosen).reset_index(drop=True)
+
+
+def applicant_points(card: Card, applicant: pd.DataFrame, explanation: pd.Series | None = None) -> pd.DataFrame:
+    """How one applicant's score adds up: per feature, the value, its bin, the points and
+    the points lost against the feature's best bin (the reason ranking).
+
+    Parameters
+    ----------
+    card : Card
+        The card.
+    applicant : DataFrame
+        One row with the card's features.
+    explanation : Series, optional
+        The applicant's row of :func:`explain`'s output: adds the SHAP points per feature.
+
+    Returns
+    -------
+    DataFrame
+        ``feature, value, bin, points, best_points, points_lost`` (and ``shap_points``), in
+        card order, with a first row for the base points and a last row for the total.
+    """
+    from scorecard.card import bin_label
+
+    if len(applicant) != 1:
+        raise ValueError(f"expected one applicant, got {len(applicant)} rows")
+    ids, _ = card.bin_ids(applicant)
+    rows = [{"feature": "(base points)", "value": "", "bin": "", "points": card.base_points,
+             "best_points": card.base_points, "points_lost": 0}]
+    for feature in card.features:
+        name = feature["name"]
+        b = feature["bins"][int(ids[name].iloc[0])]
+        best = max(x["points"] for x in feature["bins"] if x["count"] > 0)
+        value = applicant[name].iloc[0]
+        row = {"feature": name, "value": "missing" if pd.isna(value) else (f"{value:g}" if isinstance(value, (int, float, np.number)) else str(value)),
+               "bin": bin_label(b), "points": b["points"], "best_points": best, "points_lost": best - b["points"]}
+        if explanation is not None:
+            row["shap_points"] = round(float(explanation[f"shap_{name}"]), 2)
+        rows.append(row)
+    total = {"feature": "score", "value": "", "bin": "", "points": sum(r["points"] for r in rows),
+             "best_points": sum(r["best_points"] for r in rows), "points_lost": sum(r["points_lost"] for r in rows)}
+    if explanation is not None:
+        total["shap_points"] = round(float(explanation[[f"shap_{f}" for f in card.feature_names]].sum()), 2)
+    frame = pd.DataFrame([*rows, total])
+    return frame
+
+
+def reason_table(explanation: pd.Series, n: int) -> pd.DataFrame:
+    """The reason codes of one applicant (:func:`explain`'s row): code, text, points lost."""
+    rows = [{"rank": k, "reason_code": explanation[f"reason_{k}"], "reason": explanation[f"reason_{k}_text"],
+             "points_lost": int(explanation[f"reason_{k}_points_lost"])}
+            for k in range(1, n + 1) if f"reason_{k}" in explanation and explanation[f"reason_{k}"] is not None
+            and not pd.isna(explanation[f"reason_{k}"])]
+    return pd.DataFrame(rows, columns=["rank", "reason_code", "reason", "points_lost"])

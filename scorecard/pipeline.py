@@ -32,6 +32,6 @@ def run_all(params: Params, root: str | Path, out_dir: str | Path, applicants_pa
     built = build.run(params, root=root, processed_dir=processed, card_path=out / "scorecard.json")
     card = Card(built.card)
     evaluation = evaluate.run(params, card, processed_dir=processed, metrics_path=out / "metrics.json",
-                              plots_dir=out / "plots")
+                              plots_dir=out / "plots", root=root, applicants_path=applicants_path)
     explain.run(params, card, processed_dir=processed)
     return PipelineResult(etl_result, fitted, built, card, evaluation)

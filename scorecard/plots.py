@@ -12,25 +12,92 @@ _LAYOUT = dict(template="plotly_white", height=380, margin=dict(l=60, r=30, t=50
 COLORS = {"train": "#1f77b4", "test": "#d62728"}
 
 
-def bins_frame(bins: list[dict]) -> pd.DataFrame:
-    """The bins of one feature as a table (label, count, bad rate, WoE, points when known)."""
-    rows = [{"bin": bin_label(b), "count": b["count"], "bads": b["count_bad"],
+def bins_frame(bins: list[dict], full_labels: bool = False) -> pd.DataFrame:
+    """The bins of one feature as a table (label, count, bad rate, WoE, points when known).
+
+    ``full_labels`` lists every category of a categorical bin (the points table a lender
+    applies needs them all); otherwise long lists are shortened (:func:`bin_label`).
+    """
+
+    def label(b: dict) -> str:
+        return ", ".join(b["categories"]) if full_labels and b["kind"] == "categories" else bin_label(b)
+
+    rows = [{"bin": label(b), "count": b["count"], "bads": b["count_bad"],
              "bad_rate": b["event_rate"], "woe": b["woe"], **({"points": b["points"]} if "points" in b else {})}
             for b in bins]
     return pd.DataFrame(rows)
 
 
 def woe_chart(feature: str, bins: list[dict]) -> go.Figure:
-    """Count (bars) and bad rate (line) per bin, WoE in the hover."""
+    """WoE per bin (bars: positive = fewer bads than average) and bad rate (line), applicants
+    and bads in the hover; bins without training applicants are left out."""
     table = bins_frame([b for b in bins if b["count"] > 0])
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_bar(x=table["bin"], y=table["count"], name="applicants", marker_color="#9ecae1",
-                customdata=table["woe"], hovertemplate="%{x}<br>%{y} applicants<br>WoE %{customdata:.3f}")
+    fig.add_bar(x=table["bin"], y=table["woe"], name="WoE", marker_color=["#2ca02c" if w >= 0 else "#9467bd" for w in table["woe"]],
+                customdata=table[["count", "bads"]].to_numpy(),
+                hovertemplate="%{x}<br>WoE %{y:.3f}<br>%{customdata[0]} applicants, %{customdata[1]} bads<extra></extra>")
     fig.add_scatter(x=table["bin"], y=table["bad_rate"], name="bad rate", mode="lines+markers",
                     line_color="#d62728", secondary_y=True)
-    fig.update_layout(title=f"{feature}: applicants and bad rate per bin", **_LAYOUT)
-    fig.update_yaxes(title_text="applicants", secondary_y=False)
-    fig.update_yaxes(title_text="bad rate", tickformat=".0%", secondary_y=True)
+    fig.update_layout(title=f"{feature}: WoE (bars) and bad rate (line) per bin", **_LAYOUT)
+    fig.update_yaxes(title_text="WoE", secondary_y=False)
+    fig.update_yaxes(title_text="bad rate", tickformat=".0%", rangemode="tozero", secondary_y=True)
+    return fig
+
+
+def iv_chart(iv: pd.DataFrame, min_iv: float) -> go.Figure:
+    """Information value per candidate feature (bars, selected ones dark) with the selection threshold."""
+    ordered = iv.sort_values("iv")
+    fig = go.Figure(go.Bar(x=ordered["iv"], y=ordered["feature"], orientation="h",
+                           marker_color=["#1f77b4" if s else "#c7c7c7" for s in ordered["selected"]],
+                           hovertemplate="%{y}: IV %{x:.4f}<extra></extra>"))
+    fig.add_vline(x=min_iv, line_dash="dash", line_color="#d62728", annotation_text=f"min_iv {min_iv:g}")
+    fig.update_layout(title="Information value per candidate feature (grey: not selected)", xaxis_title="IV",
+                      **{**_LAYOUT, "height": 120 + 24 * len(iv)})
+    return fig
+
+
+def shap_dependence(values: pd.Series, shap_points: pd.Series, feature: str, n: int = 2000, seed: int = 0) -> go.Figure:
+    """SHAP points of one feature against its value, for a sample of applicants (missing
+    values of a numeric feature are drawn at the left edge, labelled in the hover)."""
+    frame = pd.DataFrame({"value": values.to_numpy(), "shap": shap_points.to_numpy()})
+    frame = frame.sample(min(n, len(frame)), random_state=seed)
+    numeric = pd.api.types.is_numeric_dtype(frame["value"])
+    fig = go.Figure()
+    if numeric:
+        present = frame[frame["value"].notna()]
+        fig.add_scatter(x=present["value"], y=present["shap"], mode="markers", name=feature,
+                        marker=dict(size=5, opacity=0.35, color="#1f77b4"),
+                        hovertemplate=f"{feature} %{{x:.4g}}<br>%{{y:.1f}} points<extra></extra>")
+        missing = frame[frame["value"].isna()]
+        if len(missing):
+            left = float(present["value"].min()) if len(present) else 0.0
+            fig.add_scatter(x=[left] * len(missing), y=missing["shap"], mode="markers", name="missing",
+                            marker=dict(size=7, symbol="x", color="#d62728"),
+                            hovertemplate="missing<br>%{y:.1f} points<extra></extra>")
+    else:
+        frame["value"] = frame["value"].astype(object).where(frame["value"].notna(), "missing").astype(str)
+        fig.add_box(x=frame["value"], y=frame["shap"], name=feature, boxpoints=False, marker_color="#1f77b4")
+    fig.add_hline(y=0, line_dash="dot", line_color="grey")
+    fig.update_layout(title=f"SHAP dependence: {feature}", xaxis_title=feature,
+                      yaxis_title="points relative to the average applicant", **_LAYOUT)
+    return fig
+
+
+def segment_chart(segments: pd.DataFrame, segment: str, overall_auc: float) -> go.Figure:
+    """AUC (bars; light when the segment has too few bads to read) and bad rate (line) per
+    value of one segmentation, with the overall AUC as a dashed line."""
+    part = segments[segments["segment"] == segment]
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_bar(x=part["value"], y=part["auc"], name="AUC",
+                marker_color=["#1f77b4" if r else "#c6dbef" for r in part["reliable"]],
+                customdata=part[["rows", "bads"]].to_numpy(),
+                hovertemplate="%{x}<br>AUC %{y:.3f}<br>%{customdata[0]} loans, %{customdata[1]} bads<extra></extra>")
+    fig.add_scatter(x=part["value"], y=part["bad_rate"], name="bad rate", mode="lines+markers",
+                    line_color="#d62728", secondary_y=True)
+    fig.add_hline(y=overall_auc, line_dash="dash", line_color="#555", annotation_text=f"overall AUC {overall_auc:.3f}")
+    fig.update_layout(title=f"Out-of-time AUC and bad rate by {segment}", **_LAYOUT)
+    fig.update_yaxes(title_text="AUC", range=[0.4, 0.9], secondary_y=False)
+    fig.update_yaxes(title_text="bad rate", tickformat=".0%", rangemode="tozero", secondary_y=True)
     return fig
 
 
@@ -77,7 +144,7 @@ def gains_chart(gains: dict[str, pd.DataFrame]) -> go.Figure:
                         line_color=COLORS[sample], secondary_y=True)
     fig.update_layout(title="Score bands: share of applicants and bad rate", barmode="group", **_LAYOUT)
     fig.update_yaxes(title_text="share of applicants", tickformat=".0%", secondary_y=False)
-    fig.update_yaxes(title_text="bad rate", tickformat=".0%", secondary_y=True)
+    fig.update_yaxes(title_text="bad rate", tickformat=".0%", rangemode="tozero", secondary_y=True)
     return fig
 
 

@@ -6,8 +6,9 @@
 #   (no option)  .venv with the pinned packages (requirements.lock) and the project (-e .),
 #                the Jupyter kernel "scorecard", Quarto (path written to .venv/.quarto-path) and
 #                a Java runtime, 17 or 21, for the spark engine (path written to .venv/.java-home;
-#                Debian's openjdk-21-jre-headless, or -17-, is installed when none is found)
-#   --test       also the system packages the tests need: Debian's chromium (/usr/bin/chromium)
+#                Debian's openjdk-21-jre-headless, or -17-, is installed when none is found),
+#                and Debian's chromium (/usr/bin/chromium: the report's static images, the browser tests)
+#   --test       also what only the tests use (shellcheck for the workflow checks)
 #
 # Environment:
 #   PYTHON       the interpreter that creates .venv (default: python3; must be Python 3.11)
@@ -194,8 +195,8 @@ QVER="$("$QUARTO" --version 2>/dev/null)" || die "$QUARTO --version failed"
 echo "$QUARTO" > "$QUARTO_PATH_FILE"
 say "quarto $QVER ($QUARTO)"
 
-# --- 5. test-only system packages -------------------------------------------------------
-if [ "$WITH_TEST" = 1 ]; then
+# --- 5. Chromium: the report's static images (kaleido, the images stage) and the browser tests
+if true; then
   if [ -x /usr/bin/chromium ]; then
     say "chromium ok (/usr/bin/chromium)"
   else
@@ -204,9 +205,9 @@ if [ "$WITH_TEST" = 1 ]; then
     elif command -v sudo >/dev/null 2>&1; then
       SUDO=(sudo)
     else
-      die "the tests need Chromium at /usr/bin/chromium and it is missing; installing it needs root and sudo is not available. Ask an administrator to run: apt-get install chromium"
+      die "the report images and the tests need Chromium at /usr/bin/chromium and it is missing; installing it needs root and sudo is not available. Ask an administrator to run: apt-get install chromium"
     fi
-    command -v apt-get >/dev/null 2>&1 || die "the tests need Chromium at /usr/bin/chromium; install it with your system's package manager"
+    command -v apt-get >/dev/null 2>&1 || die "the report images and the tests need Chromium at /usr/bin/chromium; install it with your system's package manager"
     say "installing chromium with apt-get (a minute or two)"
     "${SUDO[@]}" apt-get update -qq
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null

@@ -8,11 +8,12 @@ Playwright for Python. Screenshots of every page land in test-artifacts/screensh
 
 from __future__ import annotations
 
+import json
 import re
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
@@ -44,7 +45,26 @@ FIGURE_PAGES = {
     "reports/chapters/02_binning.html",
     "reports/chapters/04_evaluate.html",
     "reports/chapters/05_explain.html",
+    "reports/model_documentation.html",
 }
+# What each page the issue asks for must show (its <main> text, served), by section.
+PAGE_CONTENT = {
+    "index.html": ["Headline metrics against the published card", "published card", "Card version", "auc", "gini",
+                   "ks", "LendingClub", "Bureau of Labor Statistics", "Census Bureau"],
+    "reports/chapters/02_binning.html": ["Information value and selection", "Manual overrides in effect", "inq_last_6mths",
+                                         "splits_without", "Bins of each selected feature", "woe", "bad_rate"],
+    "reports/chapters/03_scorecard.html": ["Downloads", "scorecard.json", "scorecard_points.csv", "scorecard_duckdb.sql",
+                                           "scorecard_spark.sql", "scorecard_ansi.sql", "Points table", "points"],
+    "reports/chapters/05_explain.html": ["SHAP dependence", "Example applicants", "Approve: applicant",
+                                         "Refer: applicant", "Decline: applicant", "reason_code", "points_lost"],
+    "reports/model_documentation.html": ["Purpose", "Intended use and limits", "Data lineage", "sha256", "Exclusions",
+                                         "Leakage controls", "Performance by segment", "income band", "Stability",
+                                         "Known weaknesses", "Thin bins with the top points"],
+}
+# The Scorecard page's downloads: the card, its points and its SQL in every dialect.
+DOWNLOADS_PAGE = "reports/chapters/03_scorecard.html"
+DOWNLOADS = ["scorecard.json", "scorecard.schema.json", "scorecard_points.csv",
+             "scorecard_duckdb.sql", "scorecard_spark.sql", "scorecard_ansi.sql"]
 NAVBAR = [(item["text"], _html_name(item["href"])) for item in _quarto_config()["website"]["navbar"]["left"]]
 
 
@@ -360,3 +380,59 @@ def test_navbar_link_reaches_page(page, base_url, site_dir, text, target):
     assert heading and heading in page.title(), f"page heading {heading!r} not in title {page.title()!r}"
     assert not log.page_errors, log.page_errors
 
+
+
+# ---------------------------------------------------------------------------------------------
+# f. What the pages show, and the downloads
+
+
+@pytest.mark.parametrize("rel", sorted(PAGE_CONTENT))
+def test_page_shows_its_sections(page, base_url, rel):
+    page.goto(base_url + rel, wait_until="load")
+    text = page.locator("main").first.inner_text()
+    missing = [item for item in PAGE_CONTENT[rel] if item.lower() not in text.lower()]
+    assert not missing, f"{rel} does not show {missing}"
+
+
+def _download_links(page) -> dict[str, str]:
+    links = page.locator("main a")
+    found = {}
+    for i in range(links.count()):
+        text = links.nth(i).inner_text().strip()
+        if text in DOWNLOADS:
+            found[text] = links.nth(i).evaluate("a => a.href")
+    return found
+
+
+def test_downloads_served(page, base_url, site_dir):
+    page.goto(base_url + DOWNLOADS_PAGE, wait_until="load")
+    links = _download_links(page)
+    assert sorted(links) == sorted(DOWNLOADS), f"download links on the Scorecard page: {sorted(links)}"
+    for name, url in links.items():
+        response = page.request.get(url)
+        assert response.status == 200, f"{name}: {response.status} {url}"
+        body = response.body()
+        assert body, f"{name} is empty"
+        if name.endswith(".sql"):
+            assert b"SELECT" in body and b"sc_input" in body, f"{name} is not the card's SQL"
+        if name == "scorecard.json":
+            assert json.loads(body)["model_version"] == json.loads((ROOT / "scorecard/scorecard.json").read_text())["model_version"]
+
+
+def test_downloads_from_disk(page, site_dir):
+    page.goto((site_dir / DOWNLOADS_PAGE).as_uri(), wait_until="load")
+    links = _download_links(page)
+    assert sorted(links) == sorted(DOWNLOADS)
+    for name, url in links.items():
+        assert url.startswith("file://"), url
+        path = Path(unquote(urlsplit(url).path))
+        assert path.is_file() and path.stat().st_size > 0, f"{name}: {path} missing from the site"
+        assert site_dir.resolve() in path.resolve().parents, f"{name} points outside the site: {path}"
+
+
+def test_headline_images_written(pipeline):
+    """The images stage wrote the headline PNGs for the README and the e-mail report."""
+    images = sorted((pipeline / "reports" / "images").glob("*.png"))
+    assert [p.stem for p in images] == ["ks_test", "roc", "score_bands", "score_distribution"]
+    for path in images:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
