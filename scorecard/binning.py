@@ -214,8 +214,26 @@ def fit(train: pd.DataFrame, params: Params, root: str | Path = ".") -> Binning:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         process.fit(frame, train[TARGET].to_numpy())
+    _check_fixed_overrides(process, overrides)
     return Binning(process, features, categorical, dict(b.special_codes), overrides, b.min_iv,
                    b.min_missing_count)
+
+
+def _check_fixed_overrides(process, overrides: dict[str, dict]) -> None:
+    """Stop when a fixed override was not applied. optbinning gives no error when fixed splits
+    break the feature's monotonic trend on this sample: it returns a single bin, and the feature
+    would silently leave the card."""
+    for feature, override in overrides.items():
+        splits = override.get("user_splits")
+        if not splits or not override.get("fixed", False):
+            continue
+        optb = process.get_binned_variable(feature)
+        if len(optb.splits) != len(splits):
+            raise ConfigError(
+                f"binning override {feature}: the fixed splits {splits} could not be applied on this sample "
+                f"(optbinning status {getattr(optb, 'status', '?')}, {len(optb.splits)} splits kept): they "
+                f"break the monotonic trend '{getattr(optb, 'monotonic_trend', '')}'. Set fixed: false (the "
+                "optimizer then merges the bins that break it) or change the trend or the splits.")
 
 
 BINS_FILE = "bins.json"

@@ -142,3 +142,29 @@ def test_tiny_missing_bins_are_neutral(params):
     assert np.allclose(woe.loc[:799, "large"], missing["large"]["woe"])
     raw["binning"]["min_missing_count"] = 0
     assert next(b for b in fit(frame, parse_params(raw)).bins("tiny") if b["kind"] == "missing")["woe"] != 0.0
+
+
+def test_fixed_override_that_cannot_hold_stops_the_fit(params, tmp_path):
+    """Fixed splits that break the declared trend on the sample: optbinning would return one
+    bin and drop the feature silently; the fit stops and names the override instead."""
+    from scorecard.binning import fit
+
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 6, size=6000).astype(float)
+    rate = np.array([0.10, 0.20, 0.12, 0.25, 0.30, 0.35])[x.astype(int)]    # 1 is riskier than 2
+    frame = pd.DataFrame({"inq": x, "bad": (rng.random(len(x)) < rate).astype(int)})
+    raw = params.model_dump(mode="json")
+    raw["data"]["columns"]["inq"] = {"type": "numeric"}
+    raw["features"].update(model_features=["inq"], categorical=[])
+    raw["explain"]["reason_texts"]["inq"] = "i"
+    overrides = tmp_path / "overrides.yaml"
+    raw["binning"].update(monotonic_trend_by_feature={"inq": "ascending"}, special_codes={},
+                          overrides_path=str(overrides))
+    overrides.write_text("inq: {user_splits: [0.5, 1.5, 2.5], fixed: true, reason: policy}\n")
+    with pytest.raises(ConfigError) as error:
+        fit(frame, parse_params(raw))
+    print(error.value)
+    assert "binning override inq" in str(error.value) and "fixed: false" in str(error.value)
+    overrides.write_text("inq: {user_splits: [0.5, 1.5, 2.5], fixed: false, reason: policy}\n")
+    rates = [b["event_rate"] for b in fit(frame, parse_params(raw)).bins("inq") if b["kind"] == "range"]
+    assert len(rates) >= 2 and rates == sorted(rates)
