@@ -87,11 +87,19 @@ class Binning:
     special_codes: dict[str, list[float]]
     overrides: dict[str, dict]
     min_iv: float
+    min_missing_count: int = 0
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def __post_init__(self):
         for feature in self.features:
             self.tables[feature] = self.optimal(feature).binning_table.build()
+
+    def neutral_bins(self, feature: str) -> set[str]:
+        """The kinds ('special', 'missing') of this feature's bins that hold fewer than
+        ``min_missing_count`` training applicants: they get WoE 0 (neutral points)."""
+        rows = self.tables[feature].drop(index="Totals")
+        counts = {"special": int(rows.iloc[-2]["Count"]), "missing": int(rows.iloc[-1]["Count"])}
+        return {kind for kind, count in counts.items() if count < self.min_missing_count}
 
     def optimal(self, feature: str):
         return self.process.get_binned_variable(feature)
@@ -131,6 +139,13 @@ class Binning:
                                               metric_missing="empirical") for f in features},
                 index=frame.index,
             )
+        if metric == "woe":
+            for f in features:
+                neutral = self.neutral_bins(f)
+                if "missing" in neutral:
+                    out.loc[frame[f].isna().to_numpy(), f] = 0.0
+                if "special" in neutral and f in self.special_codes:
+                    out.loc[frame[f].isin(self.special_codes[f]).to_numpy(), f] = 0.0
         return out
 
     def bins(self, feature: str) -> list[dict]:
@@ -153,24 +168,26 @@ class Binning:
             regular.append({"kind": "categories", "categories": sorted(map(str, optb.categories))})
         rows = list(table.itertuples(index=False))
         special_row, missing_row = rows[-2], rows[-1]
+        neutral = self.neutral_bins(feature)
         out = []
         for i, (spec, row) in enumerate(zip(regular, rows[:-2])):
             out.append({"id": i, **spec, **_stats(row)})
         if feature in self.special_codes:
             out.append({"id": len(out), "kind": "special", "values": list(self.special_codes[feature]),
-                        **_stats(special_row)})
-        out.append({"id": len(out), "kind": "missing", **_stats(missing_row)})
+                        **_stats(special_row, "special" in neutral)})
+        out.append({"id": len(out), "kind": "missing", **_stats(missing_row, "missing" in neutral)})
         return out
 
 
-def _stats(row) -> dict:
+def _stats(row, neutral: bool = False) -> dict:
+    """A bin's statistics; a ``neutral`` bin (too few applicants to trust) has WoE and IV 0."""
     count, bad = int(row.Count), int(row.Event)
     return {
         "count": count,
         "count_bad": bad,
         "event_rate": round(bad / count, 6) if count else None,
-        "woe": float(row.WoE),  # unrounded: points are computed from it
-        "iv": round(float(row.IV), 8),
+        "woe": 0.0 if neutral else float(row.WoE),  # unrounded: points are computed from it
+        "iv": 0.0 if neutral else round(float(row.IV), 8),
     }
 
 
@@ -197,7 +214,26 @@ def fit(train: pd.DataFrame, params: Params, root: str | Path = ".") -> Binning:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         process.fit(frame, train[TARGET].to_numpy())
-    return Binning(process, features, categorical, dict(b.special_codes), overrides, b.min_iv)
+    _check_fixed_overrides(process, overrides)
+    return Binning(process, features, categorical, dict(b.special_codes), overrides, b.min_iv,
+                   b.min_missing_count)
+
+
+def _check_fixed_overrides(process, overrides: dict[str, dict]) -> None:
+    """Stop when a fixed override was not applied. optbinning gives no error when fixed splits
+    break the feature's monotonic trend on this sample: it returns a single bin, and the feature
+    would silently leave the card."""
+    for feature, override in overrides.items():
+        splits = override.get("user_splits")
+        if not splits or not override.get("fixed", False):
+            continue
+        optb = process.get_binned_variable(feature)
+        if len(optb.splits) != len(splits):
+            raise ConfigError(
+                f"binning override {feature}: the fixed splits {splits} could not be applied on this sample "
+                f"(optbinning status {getattr(optb, 'status', '?')}, {len(optb.splits)} splits kept): they "
+                f"break the monotonic trend '{getattr(optb, 'monotonic_trend', '')}'. Set fixed: false (the "
+                "optimizer then merges the bins that break it) or change the trend or the splits.")
 
 
 BINS_FILE = "bins.json"

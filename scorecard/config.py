@@ -39,7 +39,8 @@ class FileSpec(_Strict):
 class ColumnSpec(_Strict):
     """A raw column that the schema checks: its type and valid values."""
 
-    type: Literal["numeric", "category", "date"]
+    # text: free text (e.g. a job title), never binned itself; a derived feature reads it.
+    type: Literal["numeric", "category", "date", "text"]
     nullable: bool = True
     min: float | str | None = None
     max: float | str | None = None
@@ -118,13 +119,40 @@ class EnvironmentSpec(_Strict):
         return {name: spec for name, spec in self.sources.items() if spec.enabled}
 
 
+class KeywordGroup(_Strict):
+    """One group of a ``keyword_group`` feature: a text containing any of ``keywords`` (whole
+    words after normalisation; a trailing ``*`` matches any word ending) belongs to it."""
+
+    name: str = Field(min_length=1)
+    keywords: list[str] = Field(min_length=1)
+
+
 class DerivedSpec(_Strict):
     """A derived feature: ``kind`` names a function of :mod:`scorecard.features`."""
 
-    kind: Literal["months_between", "ratio", "employment_years"]
+    kind: Literal["months_between", "ratio", "employment_years", "keyword_group"]
     inputs: list[str] = Field(min_length=1)
     special: dict[str, float] = {}
+    # keyword_group: the groups in order (the first group whose keyword matches wins), the
+    # group of an empty text and the group of a text no keyword matches.
+    groups: list[KeywordGroup] = []
+    missing_group: str = "missing"
+    other_group: str = "other"
     description: str = ""
+
+    @model_validator(mode="after")
+    def _kind_fields(self):
+        if self.kind == "keyword_group":
+            if len(self.inputs) != 1:
+                raise ValueError("kind 'keyword_group' reads exactly one input (a text column)")
+            if not self.groups:
+                raise ValueError("kind 'keyword_group' needs 'groups' (name and keywords of each group)")
+            names = [g.name for g in self.groups] + [self.missing_group, self.other_group]
+            if len(names) != len(set(names)):
+                raise ValueError(f"keyword_group: group names must be unique (got {names})")
+        elif self.groups:
+            raise ValueError(f"'groups' is only for kind 'keyword_group', not '{self.kind}'")
+        return self
 
 
 class FeaturesSpec(_Strict):
@@ -167,6 +195,9 @@ class BinningSpec(_Strict):
     monotonic_trend_by_feature: dict[str, MonotonicTrend] = {}
     special_codes: dict[str, list[float]] = {}
     min_iv: float = Field(default=0.02, ge=0, lt=10)
+    # A missing or special bin holding fewer training applicants than this gets WoE 0 (neutral
+    # points): a handful of loans must not give the best (or worst) points of a feature.
+    min_missing_count: int = Field(default=0, ge=0)
     overrides_path: str | None = None
 
 
@@ -258,6 +289,10 @@ class Params(_Strict):
                 f"features.model_features: {unknown} are neither declared in data.columns, "
                 "derived, nor produced by an enabled environment source"
             )
+        text = [f for f in feats.model_features if f in data.columns and data.columns[f].type == "text"]
+        if text:
+            raise ValueError(f"features.model_features: {text} are free text (type 'text'): offer a feature "
+                             "derived from them (e.g. kind 'keyword_group') instead")
         forbidden = {data.target.column, data.date_column}
         if data.id_column:
             forbidden.add(data.id_column)

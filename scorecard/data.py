@@ -169,7 +169,7 @@ def coerce_column(name: str, text: pd.Series, spec: ColumnSpec) -> tuple[pd.Seri
             lines = ", ".join(str(i + _FIRST_DATA_LINE) for i in missing[missing].index[:_MAX_EXAMPLES])
             problems.append(f"column '{name}': must not be empty; {missing.sum()} rows are empty "
                             f"(lines {lines})")
-    if spec.type != "category":
+    if spec.type not in ("category", "text"):
         checks = [("min", spec.min, "<", ">="), ("max", spec.max, ">", "<="),
                   ("min_exclusive", spec.min_exclusive, "<=", ">")]
         for rule, bound, op, expected in checks:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from scorecard.config import DerivedSpec, Params
+from scorecard.config import DerivedSpec, KeywordGroup, Params
 from scorecard.data import ID, POLICY_FLAG, TARGET
 from scorecard.errors import DataValidationError
 
@@ -46,6 +48,48 @@ def employment_years(text: pd.Series, special: dict[str, float]) -> pd.Series:
     return text.map(parse).astype("float64")
 
 
+def normalise_text(value) -> str:
+    """Lower case, accents transliterated to ASCII ('Café' -> 'cafe'), every run of other
+    characters (punctuation, '&', '/', '-') one space: 'U.S. Army' -> 'u s army'."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode("ascii").lower()
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+def _keyword_pattern(keyword: str) -> str:
+    """A keyword as a regular expression on normalised text: whole words, a trailing '*'
+    matching any word ending ('teach*' matches 'teacher' and 'teaching')."""
+    prefix = keyword.rstrip().endswith("*")
+    words = normalise_text(keyword.rstrip().rstrip("*"))
+    if not words:
+        raise ValueError(f"keyword {keyword!r} has no letters or digits")
+    return r"\b" + re.escape(words) + (r"[a-z0-9]*" if prefix else "") + r"\b"
+
+
+@lru_cache(maxsize=32)
+def _compiled(groups: tuple[tuple[str, tuple[str, ...]], ...]) -> list[tuple[str, re.Pattern]]:
+    return [(name, re.compile("|".join(_keyword_pattern(k) for k in keywords))) for name, keywords in groups]
+
+
+def keyword_group(text: pd.Series, groups: list[KeywordGroup], missing: str = "missing",
+                  other: str = "other") -> pd.Series:
+    """The group of each text: the first group (in the order given) with a keyword in the
+    normalised text (:func:`normalise_text`); ``missing`` for an empty or missing text,
+    ``other`` when no keyword matches."""
+    compiled = _compiled(tuple((g.name, tuple(g.keywords)) for g in groups))
+
+    def classify(value) -> str:
+        normalised = normalise_text(value)
+        if not normalised:
+            return missing
+        for name, pattern in compiled:
+            if pattern.search(normalised):
+                return name
+        return other
+    return pd.Series([classify(v) for v in text], index=text.index, dtype="object")
+
+
 def derive(frame: pd.DataFrame, name: str, spec: DerivedSpec) -> pd.Series:
     """Compute one derived feature declared in ``features.derived``."""
     columns = [frame[c] for c in spec.inputs]
@@ -53,6 +97,8 @@ def derive(frame: pd.DataFrame, name: str, spec: DerivedSpec) -> pd.Series:
         return months_between(*columns)
     if spec.kind == "ratio":
         return ratio(*columns)
+    if spec.kind == "keyword_group":
+        return keyword_group(columns[0], spec.groups, spec.missing_group, spec.other_group)
     return employment_years(columns[0], spec.special)
 
 

@@ -104,13 +104,15 @@ def test_service_given_features_agrees(card, test_set, python_scores, compared):
 
 
 def test_service_given_declared_fields_agrees(card, test_applications, python_scores, compared):
-    """The service derives loan_to_income, income_to_state_median and employment years and
-    joins state unemployment and median income itself, from the declared fields only."""
+    """The service derives loan_to_income, income_to_state_median, open_to_total_acc, employment
+    years and the employer group (from the emp_title text) and joins the state's median income
+    itself, from the declared fields only."""
     api = create_app(DEFAULT_CARD, DEFAULT_RULES, params_path=DEFAULT_PARAMS).openapi()
     body = api["paths"]["/score/application"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     declared = [name for name in body["oneOf"][0]["properties"] if name != "id"]
     assert not set(declared) & {"loan_to_income", "income_to_state_median", "state_unemployment_rate",
-                                "state_median_income", "emp_length_years"}, "derived fields must not be asked for"
+                                "state_median_income", "emp_length_years", "emp_title_group",
+                                "open_to_total_acc"}, "derived fields must not be asked for"
     rows = json_records(test_applications[[ID, *declared]].rename(columns={ID: "id"}))
     got = service_scores("/score/application", rows, card)
     assert_same(table(got, compared), python_scores, "service POST /score/application")

@@ -32,7 +32,7 @@ def test_pipeline_runs_on_a_differently_shaped_file(raw_text, tmp_path):
     frame = sample_rows(raw_text, 1500, seed=11).rename(columns=RENAME)
     frame["resultado"] = frame["resultado"].map(OUTCOME)
     frame.insert(0, "solicitud_id", [f"MX-{i:06d}" for i in range(len(frame))])
-    frame = frame[[c for c in frame.columns if c in set(RENAME.values()) | {"solicitud_id", "open_acc",
+    frame = frame[[c for c in frame.columns if c in set(RENAME.values()) | {"solicitud_id", "open_acc", "emp_title",
                                                                             "total_acc", "revol_bal", "home_ownership",
                                                                             "verification_status", "delinq_2yrs",
                                                                             "pub_rec", "pub_rec_bankruptcies",

@@ -155,8 +155,8 @@ def bad_input(test_set: pd.DataFrame, folder) -> tuple[object, dict[int, list[st
     text.loc[60, ID] = None
     planted[60] = ["column 'applicant_id': the id is empty"]
     text.loc[70, "dti"] = "NA"
-    text.loc[70, "pub_rec"] = "1,5"
-    planted[70] = ["column 'dti': expected a number, got 'NA'", "column 'pub_rec': expected a number, got '1,5'"]
+    text.loc[70, "inq_last_6mths"] = "1,5"
+    planted[70] = ["column 'dti': expected a number, got 'NA'", "column 'inq_last_6mths': expected a number, got '1,5'"]
     text.to_csv(path, index=False)
     return path, planted
 
@@ -176,7 +176,7 @@ def test_bad_rows_go_to_the_rejects_file_with_reasons(card, test_set, tmp_path, 
     n_bad = len(planted)
     assert f"500 = {500 - n_bad:,} + {n_bad}" in result.stdout
     for kind in ("not a number in dti", "duplicate applicant_id", "empty applicant_id",
-                 "not a finite number in revol_util", "not a number in pub_rec"):
+                 "not a finite number in revol_util", "not a number in inq_last_6mths"):
         assert kind in result.stdout
 
     # The good rows are scored, in input order, exactly as Card.apply scores them.
@@ -199,7 +199,7 @@ def test_parquet_types_are_checked_too(card, test_set, tmp_path, engine):
     frame["dti"] = frame["dti"].map(lambda v: None if pd.isna(v) else repr(v)).astype(object)
     frame.loc[5, "dti"] = "twelve"
     frame.loc[9, "revol_util"] = np.inf
-    frame.loc[11, "total_acc"] = np.nan  # NaN is missing, not rejected
+    frame.loc[11, "open_to_total_acc"] = np.nan  # NaN is missing, not rejected
     source = tmp_path / "applicants.parquet"
     frame.to_parquet(source, index=False)
     out = tmp_path / "scores.parquet"
@@ -210,7 +210,7 @@ def test_parquet_types_are_checked_too(card, test_set, tmp_path, engine):
                                           "column 'revol_util': expected a finite number, got inf"]
     assert "300 = 298 + 2" in result.stdout
     good = test_set.head(300).drop(index=[5, 9]).copy()
-    good.loc[11, "total_acc"] = np.nan
+    good.loc[11, "open_to_total_acc"] = np.nan
     assert_same_columns(columns_of(read_output(out)), columns_of(expected(card, good)))
 
 

@@ -217,8 +217,8 @@ BAD_APPLICANTS = {
     "wrong type": (lambda g: {**g, "revol_util": "high"}, "revol_util", "expected a number"),
     "number for a string": (lambda g: {**g, "term": 36}, "term", "expected a string"),
     "unknown field": (lambda g: {**g, "favourite_colour": "blue"}, "favourite_colour", "unknown field"),
-    "boolean for a number": (lambda g: {**g, "pub_rec": True}, "pub_rec", "boolean"),
-    "list for a number": (lambda g: {**g, "total_acc": [1, 2]}, "total_acc", "expected a number"),
+    "boolean for a number": (lambda g: {**g, "inq_last_6mths": True}, "inq_last_6mths", "boolean"),
+    "list for a number": (lambda g: {**g, "open_to_total_acc": [1, 2]}, "open_to_total_acc", "expected a number"),
     "object for a string": (lambda g: {**g, "purpose": {"a": 1}}, "purpose", "expected a string"),
     "infinite number": (lambda g: {**g, "dti": INF}, "dti", "finite"),   # 1e999 reads as infinity
     "over-long category": (lambda g: {**g, "purpose": "x" * 1000}, "purpose", "200"),
@@ -243,11 +243,11 @@ def test_bad_applicant_is_422_naming_the_field(client, good, case):
 
 
 def test_every_problem_of_a_batch_is_listed(client, good):
-    body = [good, {**good, "term": 60, "dti": "x"}, _without(good, "pub_rec"), 5]
+    body = [good, {**good, "term": 60, "dti": "x"}, _without(good, "inq_last_6mths"), 5]
     response = client.post("/score", json=body)
     assert response.status_code == 422
     locs = {tuple(d["loc"]) for d in detail(response)}
-    assert locs == {("body", 1, "term"), ("body", 1, "dti"), ("body", 2, "pub_rec"), ("body", 3)}
+    assert locs == {("body", 1, "term"), ("body", 1, "dti"), ("body", 2, "inq_last_6mths"), ("body", 3)}
     assert "applicant 3: expected an applicant object" in messages(response)
 
 
@@ -583,27 +583,26 @@ def app_client():
                       raise_server_exceptions=False)
 
 
-APPLICATION = {"id": "A-1", "loan_amnt": 10000, "term": " 36 ", "emp_length": "5 years", "annual_inc": 60000,
-               "purpose": "car", "addr_state": "NY", "dti": 12.5, "inq_last_6mths": 1, "pub_rec": 0,
-               "mths_since_last_delinq": None, "revol_util": 0.45, "total_acc": 20, "issue_d": "2011-06-15"}
+APPLICATION = {"id": "A-1", "loan_amnt": 10000, "term": " 36 ", "emp_title": "U.S. Army", "emp_length": "5 years",
+               "annual_inc": 60000, "purpose": "car", "addr_state": "NY", "dti": 12.5, "inq_last_6mths": 1,
+               "mths_since_last_delinq": None, "mths_since_last_record": None, "open_acc": 8, "revol_util": 0.45,
+               "total_acc": 20, "issue_d": "2011-06-15"}
 
 
 def test_application_is_scored_from_declared_fields(app_client, card):
     """The service computes loan_to_income = 10000/60000, income_to_state_median from New York's
-    2011 median income and the New York unemployment rate of June 2011 itself."""
+    2011 median income, open_to_total_acc = 8/20 and the employer group of 'U.S. Army' itself."""
     from scorecard.config import load_params
     from scorecard.environment import load_environment
 
     params = load_params(ROOT / "params.yaml")
     tables = load_environment(params.environment, ROOT)
-    rates, incomes = tables["state_unemployment"], tables["state_median_income"]
-    unemployment = rates.loc[(rates["key"] == "NY") & (rates["period"] == pd.Timestamp("2011-06-01")),
-                             "state_unemployment_rate"]
+    incomes = tables["state_median_income"]
     median = incomes.loc[(incomes["key"] == "NY") & (incomes["period"] == 2011), "state_median_income"]
     features = {"term": "36", "emp_length_years": 5.0, "purpose": "car", "dti": 12.5, "inq_last_6mths": 1.0,
-                "mths_since_last_delinq": None, "pub_rec": 0.0, "revol_util": 0.45, "total_acc": 20.0,
-                "loan_to_income": 10000 / 60000, "state_unemployment_rate": float(unemployment.iloc[0]),
-                "income_to_state_median": 60000 / float(median.iloc[0])}
+                "mths_since_last_delinq": None, "mths_since_last_record": None, "revol_util": 0.45,
+                "loan_to_income": 10000 / 60000, "income_to_state_median": 60000 / float(median.iloc[0]),
+                "open_to_total_acc": 8 / 20, "emp_title_group": "military"}
     want = card.apply(pd.DataFrame([features]), 4).iloc[0]
     got = app_client.post("/score/application", json=APPLICATION)
     assert got.status_code == 200, got.text

@@ -242,9 +242,9 @@ def test_infinity_falls_in_the_unbounded_bins(card, test_set):
 def renamed_card(card: cardlib.Card) -> tuple[dict, dict]:
     """The card with awkward feature names (space, reserved word, quotes, capitals) and a
     category holding a quote and a backslash."""
-    needs(card, "term", "dti", "purpose", "pub_rec")
+    needs(card, "term", "dti", "purpose", "revol_util")
     document = copy.deepcopy(card.document)
-    renames = {"term": "Loan Term", "dti": "select", "purpose": 'purpose "of" it`s', "pub_rec": "order"}
+    renames = {"term": "Loan Term", "dti": "select", "purpose": 'purpose "of" it`s', "revol_util": "order"}
     for feature in document["features"]:
         feature["name"] = renames.get(feature["name"], feature["name"])
         if feature["name"] == renames["purpose"]:
