@@ -30,7 +30,7 @@ from scorecard.config import ColumnSpec, Params, load_params
 from scorecard.environment import (KEY, PERIOD, join_environment, load_environment, mx_state_code,
                                    us_state_code)
 from scorecard.errors import ConfigError, DataValidationError
-from scorecard.features import derive
+from scorecard.features import derive, keyword_classifier
 
 MAX_TEXT_LENGTH = 200
 
@@ -228,10 +228,11 @@ class ApplicationForm:
             kinds.update({c: "numeric" for c in columns})
         for name in self.derived:
             spec = params.features.derived[name]
-            wanted = {"months_between": "date", "ratio": "numeric", "employment_years": "category"}[spec.kind]
-            if any(kinds.get(i) != wanted for i in spec.inputs):
+            wanted = {"months_between": {"date"}, "ratio": {"numeric"}, "employment_years": {"category"},
+                      "keyword_group": {"text", "category"}}.get(spec.kind)
+            if wanted is None or any(kinds.get(i) not in wanted for i in spec.inputs):
                 return None
-            kinds[name] = "numeric"
+            kinds[name] = "category" if spec.kind == "keyword_group" else "numeric"
         if any(kinds.get(n) == "date" for n in self.card.feature_names):
             return None
         return {"sources": sources}
@@ -323,10 +324,12 @@ class ApplicationForm:
         return True
 
     @staticmethod
-    def _derive_record(row: dict, spec) -> float | None:
+    def _derive_record(row: dict, spec) -> float | str | None:
         """One derived feature as :func:`scorecard.features.derive` computes it (None: leave
         it to the frame path)."""
         values = [row[i] for i in spec.inputs]
+        if spec.kind == "keyword_group":
+            return keyword_classifier(spec.groups, spec.missing_group, spec.other_group)(values[0])
         if spec.kind == "ratio":
             numerator, denominator = values
             if denominator != denominator or denominator == 0:
@@ -337,7 +340,9 @@ class ApplicationForm:
             if start is None or end is None:
                 return math.nan
             return float((end.year - start.year) * 12 + (end.month - start.month))
-        text = values[0]     # employment_years
+        if spec.kind != "employment_years":
+            return None
+        text = values[0]
         if text is None:
             return math.nan
         if text in spec.special:

@@ -312,12 +312,23 @@ def performance_by_segment(y: pd.Series, score: pd.Series, segments: dict[str, p
 def segments_of(frame: pd.DataFrame, applicants: pd.DataFrame, state_column: str) -> dict[str, pd.Series]:
     """The report's segmentations of ``frame``'s rows: state, loan purpose, income band.
 
-    ``frame`` is a processed sample (it has ``purpose`` and ``annual_inc`` but no longer the
-    state); the state comes from the applicant file, matched on the applicant id.
+    ``frame`` is a processed sample (it no longer has the state); the state, and the loan
+    purpose and income when the sample does not carry them, come from the applicant file,
+    matched on the applicant id. A file without a ``purpose`` or ``annual_inc`` column (another
+    lender's names) gets only the segmentations it has.
     """
     from scorecard.data import ID
 
-    state = frame[ID].map(applicants.set_index(ID)[state_column])
-    return {"state": state.reset_index(drop=True),
-            "purpose": frame["purpose"].reset_index(drop=True),
-            "income band": income_band(frame["annual_inc"]).reset_index(drop=True)}
+    by_id = applicants.set_index(ID)
+
+    def column(name: str) -> pd.Series | None:
+        if name in frame:
+            return frame[name].reset_index(drop=True)
+        if name in by_id:
+            return frame[ID].map(by_id[name]).reset_index(drop=True)
+        return None
+
+    segments = {"state": column(state_column), "purpose": column("purpose")}
+    income = column("annual_inc")
+    segments["income band"] = None if income is None else income_band(income)
+    return {name: values for name, values in segments.items() if values is not None}

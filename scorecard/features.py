@@ -72,11 +72,11 @@ def _compiled(groups: tuple[tuple[str, tuple[str, ...]], ...]) -> list[tuple[str
     return [(name, re.compile("|".join(_keyword_pattern(k) for k in keywords))) for name, keywords in groups]
 
 
-def keyword_group(text: pd.Series, groups: list[KeywordGroup], missing: str = "missing",
-                  other: str = "other") -> pd.Series:
-    """The group of each text: the first group (in the order given) with a keyword in the
-    normalised text (:func:`normalise_text`); ``missing`` for an empty or missing text,
-    ``other`` when no keyword matches."""
+def keyword_classifier(groups: list[KeywordGroup], missing: str = "missing", other: str = "other"):
+    """A function from one text to its group: the first group (in the order given) with a
+    keyword in the normalised text (:func:`normalise_text`); ``missing`` for an empty or
+    missing text, ``other`` when no keyword matches. The one rule for the ETL's frames and the
+    service's single applications."""
     compiled = _compiled(tuple((g.name, tuple(g.keywords)) for g in groups))
 
     def classify(value) -> str:
@@ -87,6 +87,13 @@ def keyword_group(text: pd.Series, groups: list[KeywordGroup], missing: str = "m
             if pattern.search(normalised):
                 return name
         return other
+    return classify
+
+
+def keyword_group(text: pd.Series, groups: list[KeywordGroup], missing: str = "missing",
+                  other: str = "other") -> pd.Series:
+    """The group of each text (:func:`keyword_classifier`)."""
+    classify = keyword_classifier(groups, missing, other)
     return pd.Series([classify(v) for v in text], index=text.index, dtype="object")
 
 

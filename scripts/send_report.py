@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Send the daily report (a Markdown file) by e-mail; skip with a notice when mail is not set up.
 
-Usage: python scripts/send_report.py reports/daily/summary.md
+Usage: python scripts/send_report.py reports/daily/summary.md [--images reports/images]
 
 Settings come from the environment only (in GitHub Actions: repository secrets, README
 "Continuous training and delivery"), never from a file in the repository:
@@ -14,7 +14,9 @@ Settings come from the environment only (in GitHub Actions: repository secrets, 
   MAIL_FROM      sender (default: MAIL_USERNAME)
 
 The message is plain text (the Markdown as is; its tables read well in a fixed font), with
-the report's first line (its title) and the decision line in the subject. Exit code 0 sent
+the report's first line (its title) and the decision line in the subject; ``--images DIR``
+attaches the PNGs of DIR (the headline figures the ``images`` stage draws: ROC, KS, score
+distribution, score bands). Exit code 0 sent
 or skipped; 1 the server refused or could not be reached; 2 bad settings or no report file.
 """
 
@@ -56,8 +58,9 @@ def settings(env: dict) -> dict | None:
             "password": values["MAIL_PASSWORD"], "sender": sender, "recipients": recipients}
 
 
-def message(report: str, sender: str, recipients: list[str]) -> EmailMessage:
-    """The e-mail: subject from the report's title and decision line, body the report."""
+def message(report: str, sender: str, recipients: list[str], images: list[Path] = ()) -> EmailMessage:
+    """The e-mail: subject from the report's title and decision line, body the report, the
+    ``images`` (PNG files) attached."""
     lines = [line.strip() for line in report.splitlines() if line.strip()]
     title = lines[0].lstrip("# ").strip() if lines else "Daily scorecard run"
     decision = next((line for line in lines if line.startswith("**Decision:")), "")
@@ -67,6 +70,8 @@ def message(report: str, sender: str, recipients: list[str]) -> EmailMessage:
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
     msg.set_content(report)
+    for image in images:
+        msg.add_attachment(image.read_bytes(), maintype="image", subtype="png", filename=image.name)
     return msg
 
 
@@ -94,8 +99,11 @@ def send(msg: EmailMessage, cfg: dict, timeout: float = 30) -> None:
 def main(argv: list[str] | None = None, env: dict | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     env = os.environ if env is None else env
+    images_dir = None
+    if len(argv) == 3 and argv[1] == "--images":
+        argv, images_dir = argv[:1], Path(argv[2])
     if len(argv) != 1:
-        print("usage: python scripts/send_report.py REPORT.md", file=sys.stderr)
+        print("usage: python scripts/send_report.py REPORT.md [--images DIR]", file=sys.stderr)
         return 2
     report = Path(argv[0])
     try:
@@ -109,7 +117,11 @@ def main(argv: list[str] | None = None, env: dict | None = None) -> int:
     if not report.is_file():
         print(f"send_report: error: {report}: report not found", file=sys.stderr)
         return 2
-    msg = message(report.read_text(encoding="utf-8"), cfg["sender"], cfg["recipients"])
+    if images_dir is not None and not images_dir.is_dir():
+        print(f"send_report: error: {images_dir}: images folder not found", file=sys.stderr)
+        return 2
+    images = sorted(images_dir.glob("*.png")) if images_dir is not None else []
+    msg = message(report.read_text(encoding="utf-8"), cfg["sender"], cfg["recipients"], images)
     try:
         send(msg, cfg)
     except (OSError, smtplib.SMTPException) as error:

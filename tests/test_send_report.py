@@ -2,6 +2,7 @@
 up, refused on half a configuration, and delivered over SMTP to a server on this machine."""
 
 import email
+import email.policy
 import importlib.util
 import socketserver
 import threading
@@ -106,3 +107,24 @@ def test_a_password_is_never_sent_unencrypted(mailer, tmp_path, smtp_server, cap
     assert mailer.main([str(report)], env=env) == 1
     assert "offers no STARTTLS: not sending the password" in capsys.readouterr().err
     assert smtp_server.messages == []
+
+
+def test_the_headline_images_are_attached(mailer, tmp_path, smtp_server, capsys):
+    report = tmp_path / "summary.md"
+    report.write_text(REPORT)
+    images = tmp_path / "images"
+    images.mkdir()
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))   # any bytes: the mail carries them unchanged
+    (images / "roc.png").write_bytes(png)
+    (images / "score_distribution.png").write_bytes(png[::-1])
+    env = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_server.server_address[1]),
+           "MAIL_FROM": "scorecard@example.org", "MAIL_TO": "risk@example.org"}
+    assert mailer.main([str(report), "--images", str(images)], env=env) == 0, capsys.readouterr().err
+    (raw,) = smtp_server.messages
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    parts = list(msg.iter_attachments())
+    assert [p.get_filename() for p in parts] == ["roc.png", "score_distribution.png"]
+    assert parts[0].get_content_type() == "image/png" and parts[0].get_payload(decode=True) == png
+    body = next(msg.iter_parts()).get_payload(decode=True).decode().replace("\r\n", "\n")
+    assert body == REPORT
+    assert mailer.main([str(report), "--images", str(tmp_path / "none")], env=env) == 2

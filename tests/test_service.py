@@ -476,7 +476,8 @@ BAD_RULES = {
                          "policy_rules[0] 'min_annual_income': reason_code 'R01' is the card's reason code"),
     "unreachable approve": (lambda doc: [_set(["cutoffs", "approve_from"], 700)(doc)]
                             + [_set(["score_bands", i, "min_score"], 670 + 10 * i)(doc) for i in (3, 4, 5)],
-                            "cutoffs.approve_from: 700 is above the card's highest possible score 610"),
+                            "cutoffs.approve_from: 700 is above the card's highest possible score "
+                            f"{json.loads(DEFAULT_CARD.read_text())['score_range']['max']}"),
     "other scaling": (_set(["calibrated_on", "pdo"], 40), "calibrated_on: the cut-offs were chosen for a card scaled"),
     "input shadows a feature": (_set(["inputs", "dti"], {"type": "number", "description": "x"}),
                                 "inputs.dti: 'dti' is already a feature"),

@@ -59,7 +59,9 @@ PAGE_CONTENT = {
                                          "Refer: applicant", "Decline: applicant", "reason_code", "points_lost"],
     "reports/model_documentation.html": ["Purpose", "Intended use and limits", "Data lineage", "sha256", "Exclusions",
                                          "Leakage controls", "Performance by segment", "income band", "Stability",
-                                         "Known weaknesses", "Thin bins with the top points"],
+                                         "Known weaknesses"],
+    "reports/security.html": ["Dependencies", "pinned packages", "known vulnerabilities", "PyPA Advisory Database",
+                              "Credentials", "CORS"],
 }
 # The Scorecard page's downloads: the card, its points and its SQL in every dialect.
 DOWNLOADS_PAGE = "reports/chapters/03_scorecard.html"
