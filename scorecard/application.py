@@ -235,7 +235,11 @@ class ApplicationForm:
             kinds[name] = "category" if spec.kind == "keyword_group" else "numeric"
         if any(kinds.get(n) == "date" for n in self.card.feature_names):
             return None
-        return {"sources": sources}
+        # Keyword-group derivations: one classifier each, built once rather than per applicant.
+        classifiers = {name: keyword_classifier(spec.groups, spec.missing_group, spec.other_group)
+                       for name, spec in params.features.derived.items()
+                       if name in self.derived and spec.kind == "keyword_group"}
+        return {"sources": sources, "classifiers": classifiers}
 
     def feature_records(self, records: Sequence[dict]) -> list[dict] | None:
         """:meth:`features` for checked applications without building a DataFrame: one dict
@@ -256,7 +260,9 @@ class ApplicationForm:
             if row is None or not self._join_record(row):
                 return None
             for name in self.derived:
-                value = self._derive_record(row, self.params.features.derived[name])
+                spec = self.params.features.derived[name]
+                classify = self._fast["classifiers"].get(name)
+                value = classify(row[spec.inputs[0]]) if classify is not None else self._derive_record(row, spec)
                 if value is None:
                     return None
                 row[name] = value
@@ -324,12 +330,10 @@ class ApplicationForm:
         return True
 
     @staticmethod
-    def _derive_record(row: dict, spec) -> float | str | None:
-        """One derived feature as :func:`scorecard.features.derive` computes it (None: leave
-        it to the frame path)."""
+    def _derive_record(row: dict, spec) -> float | None:
+        """One numeric derived feature as :func:`scorecard.features.derive` computes it (None:
+        leave it to the frame path); keyword groups use the classifiers of :meth:`_compile_fast`."""
         values = [row[i] for i in spec.inputs]
-        if spec.kind == "keyword_group":
-            return keyword_classifier(spec.groups, spec.missing_group, spec.other_group)(values[0])
         if spec.kind == "ratio":
             numerator, denominator = values
             if denominator != denominator or denominator == 0:

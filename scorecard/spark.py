@@ -413,19 +413,10 @@ def _shown(x: str) -> str:
             f"THEN concat(substring({x}, 1, {batch.SHOWN_CHARS}), '...') ELSE {x} END, {_lit(chr(39))})")
 
 
-def _empty_id(plan: Plan, x: str) -> str:
-    kind = plan.kind(plan.id_column)
-    if kind == "text":
-        return f"({x} IS NULL OR trim({x}) = '')"
-    if kind == "floating":
-        return f"({x} IS NULL OR isnan({x}))"
-    return f"({x} IS NULL)"
-
-
 def _checks(plan: Plan) -> list[tuple[str, str, str]]:
     """Per check, in the reasons' order: (test that is true on a problem, reason text, kind)."""
     idx = "s." + _q(plan.id_column)
-    checks = [(_empty_id(plan, idx), _lit(batch._text_empty_id(plan.id_column)),
+    checks = [(batch._empty_id_sql(plan, idx), _lit(batch._text_empty_id(plan.id_column)),
                _lit(batch._kind_empty_id(plan.id_column)))]
     for name in plan.numeric:
         x = "s." + _q(name)
@@ -532,7 +523,7 @@ class _Run:
         plan, idx = self.plan, _q(self.plan.id_column)
         checks = _checks(plan)
         n = batch.SHOWN_LINES
-        is_dup = f"(NOT {_empty_id(plan, 's.' + idx)} AND s.sc_n > 1)"
+        is_dup = f"(NOT {batch._empty_id_sql(plan, 's.' + idx)} AND s.sc_n > 1)"
         texts = [f"CASE WHEN {is_dup} THEN {_duplicate_text(plan)} END"]
         kinds = [f"CASE WHEN {is_dup} THEN {_lit(batch._kind_duplicate_id(plan.id_column))} END"]
         texts += [f"CASE WHEN {test} THEN {text} END" for test, text, _ in checks]
