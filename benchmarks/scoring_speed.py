@@ -21,7 +21,9 @@ rows) into a cache folder and reused. Then, in one run, for each N:
   and its fixed start-up alone (``scorecard validate-card`` in a new process);
 - for orientation: **DuckDB read only** (the id and feature columns read and decoded, nothing
   computed or written), **DuckDB compute only** (the card's statement run but not written) and
-  **naive DuckDB** (the card's readable SQL without reasons, ``COPY`` to Parquet with no checks).
+  **naive DuckDB** (the card's readable SQL without reasons, ``COPY`` to Parquet with no checks)
+  and **DuckDB copy, no scoring** (the points-only output's columns and types written from the
+  same input with no bin looked up: the floor of any file-to-file path).
 
 Each measurement is repeated (``--repeat``) and the fastest run is kept; ``ratio_memory`` and
 ``ratio_file`` divide a row's rows/s by optbinning's in-memory and file-to-file rows/s measured
@@ -87,8 +89,9 @@ DUCK_CLI = "scorecard score (new process)"
 READ_ONLY = "DuckDB read only"
 COMPUTE_ONLY = "DuckDB compute only"
 NAIVE = "naive DuckDB COPY"
+FLOOR = "DuckDB copy, no scoring"
 METHODS = [OPT_MEMORY, OPT_FILE, DUCK_DEFAULT, DUCK_NO_TEXTS, DUCK_POINTS, DUCK_ONE_THREAD, DUCK_CLI, READ_ONLY,
-           COMPUTE_ONLY, NAIVE]
+           COMPUTE_ONLY, NAIVE, FLOOR]
 
 
 def version(name: str) -> str | None:
@@ -238,8 +241,17 @@ def duckdb_orientation(path: Path, card, repeat: int, out_dir: Path) -> dict[str
     compute = "SELECT " + ", ".join(f"sum(hash(\"{c}\"))" for c in outputs) + f" FROM ({compact})"
     naive_out = out_dir / "naive.parquet"
     naive = f"COPY ({to_sql(card, 'duckdb', n_reasons=0)}) TO '{naive_out}' (FORMAT parquet)"
+    # The floor of any file-to-file path: the points-only output's shape (id, score, a BIGINT
+    # per feature, each read from its own column) written as score_file writes it, with no
+    # bins looked up. Its columns hold 2 (features) and 150 (score) distinct values, no more
+    # than the real points, so Parquet's dictionaries cost it no more than the real output.
+    shaped = [f"CAST({ID} % 150 + 450 AS BIGINT) AS score",
+              *(f"CAST({c} IS NULL AS BIGINT) AS points_{c}" for c in card.feature_names)]
+    floor_out = out_dir / "floor.parquet"
+    floor = (f"COPY (SELECT {ID}, {', '.join(shaped)} FROM applicants) TO '{floor_out}' "
+             f"(FORMAT parquet, COMPRESSION snappy)")
     results = {}
-    for method, sql in ((READ_ONLY, read), (COMPUTE_ONLY, compute), (NAIVE, naive)):
+    for method, sql in ((READ_ONLY, read), (COMPUTE_ONLY, compute), (NAIVE, naive), (FLOOR, floor)):
         results[method] = timed(lambda: con.execute(sql).fetchall(), repeat)
     con.close()
     return results
@@ -369,6 +381,7 @@ def measure(rows: int, card, model, tables, args, work: Path, root: Path = ROOT)
         READ_ONLY: "the id and feature columns read and decoded; nothing written",
         COMPUTE_ONLY: "the card's compact statement (4 reasons) computed, not written",
         NAIVE: "readable SQL without reasons, COPY to Parquet, no checks",
+        FLOOR: "id, score and points columns of the output's shape and types read and written, no bins looked up",
     }
     records = []
     for method in METHODS:

@@ -481,7 +481,8 @@ def _compact_sql(document: dict, w: _Writer, source: str, id_column: str, n_reas
     * One ``CASE`` per feature gives a *code* per bin: special values first, then the ranges
       (or category lists) in card order, the missing bin last (the ``ELSE`` of a numeric
       feature: NULL and NaN fail every other test, the last range stopping at +inf), so
-      most rows skip the missing test. Without reasons the code is the bin's points.
+      most rows skip the missing test. A range whose lower edge the ranges before it
+      already cover is tested by its upper edge alone: one comparison per edge. Without reasons the code is the bin's points.
     * With reasons, the code is ``bit << S | (points + offset)``: ``offset`` makes the points
       of every bin of the feature >= 0 and ``S`` leaves room for their sum, so the sum of
       a row's codes holds the score (low ``S`` bits) and a mask (high bits) with one bit
@@ -535,13 +536,20 @@ def _compact_sql(document: dict, w: _Writer, source: str, id_column: str, n_reas
         name, x = f["name"], value[f["name"]]
         missing = next(b for b in f["bins"] if b["kind"] == "missing")
         whens = []
+        below = None   # (upper, upper_inclusive) of the ranges tested so far, unbroken from -inf
         for b in sorted(f["bins"], key=lambda b: b["kind"] != "special"):  # special values first
             if b["kind"] == "special":
                 values = ", ".join(w.number(v) for v in b["values"])
                 whens.append(f"WHEN {x} IN ({values}) THEN {code(i, b)}  -- bin {b['id']}: special")
             elif b["kind"] == "range":
-                condition = _range_condition(x, b) if b["upper"] is not None else " AND ".join(
-                    [*([_range_condition(x, b)] if b["lower"] is not None else []), f"{x} <= {infinity}"])
+                # A value reaching this WHEN failed the earlier ranges: when they cover every
+                # number below this range's lower edge, that edge needs no test of its own.
+                implied = b["lower"] is None or below == (b["lower"], not b["lower_inclusive"])
+                bounds = dict(b, lower=None) if implied else b
+                condition = _range_condition(x, bounds) if b["upper"] is not None else " AND ".join(
+                    [*([_range_condition(x, bounds)] if bounds["lower"] is not None else []),
+                     f"{x} <= {infinity}"])
+                below = (b["upper"], b["upper_inclusive"]) if implied else None
                 whens.append(f"WHEN {condition} THEN {code(i, b)}  -- bin {b['id']}: {_comment(cardlib.bin_label(b))}")
             elif b["kind"] == "categories":
                 categories = ", ".join(w.string(c) for c in b["categories"])

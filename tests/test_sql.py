@@ -477,6 +477,34 @@ def test_compact_infinity_falls_in_the_unbounded_bins(card, test_set):
     assert run_sql(compact(card), table)["points_dti"] == [ranges[-1]["points"], ranges[0]["points"]]
 
 
+def right_closed(card: cardlib.Card) -> dict:
+    """The card with every numeric range closed on the right: (a, b] instead of [a, b)."""
+    document = copy.deepcopy(card.document)
+    for feature in document["features"]:
+        for b in feature["bins"]:
+            if b["kind"] == "range":
+                b["lower_inclusive"] = b["lower_inclusive"] and b["lower"] is None
+                b["upper_inclusive"] = b["upper"] is not None
+    return document
+
+
+@pytest.mark.parametrize("closed", ["left", "right"])
+def test_compact_tests_each_edge_once_and_agrees_on_both_closings(card, test_set, closed, compact_mode):
+    document = card.document if closed == "left" else right_closed(card)
+    variant = cardlib.Card(document)
+    text = compact(variant)
+    for feature in variant.features:
+        if feature["type"] != "numeric":
+            continue
+        x = f"value_{feature['name']}"
+        edges = [b["upper"] for b in feature["bins"] if b["kind"] == "range" and b["upper"] is not None]
+        # a range's lower edge is implied by the WHEN before it: one comparison per edge
+        assert len(re.findall(rf"WHEN {x} (?:<|<=|>|>=) [0-9]", text)) == len(edges), feature["name"]
+    columns = constructed(variant, test_set.sample(300, random_state=4))
+    got = run_sql(text, arrow_table(columns, variant))
+    assert_same(got, python_result(variant, python_frame(columns, variant)))
+
+
 def test_compact_awkward_names(card, test_set, compact_mode):
     document, renames = renamed_card(card)
     frame = test_set.sample(500, random_state=2)[[ID, *card.feature_names]].rename(columns=renames)
