@@ -61,6 +61,27 @@ def _check_ranges(feature: dict) -> list[str]:
     return problems
 
 
+def schema_validator(schema_document: dict):
+    """A JSON Schema (draft 2020-12) validator for ``schema_document``.
+
+    Formats are annotations here, never asserted, so jsonschema is imported without its
+    optional IRI checker: ``rfc3987_syntax`` (installed for Jupyter) compiles a grammar when
+    imported, about 3 seconds of every command's start-up. Other importers are unaffected.
+    """
+    import sys
+
+    if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
+        sys.modules["rfc3987_syntax"] = None   # import fails: jsonschema skips the iri formats
+        try:
+            import jsonschema
+        finally:
+            if sys.modules.get("rfc3987_syntax", 0) is None:
+                del sys.modules["rfc3987_syntax"]
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(schema_document)
+
+
 def validate(card: dict) -> None:
     """Check a card against its JSON Schema and the rules a schema cannot state.
 
@@ -69,9 +90,7 @@ def validate(card: dict) -> None:
     CardError
         Naming the JSON path of each problem.
     """
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(schema())
+    validator = schema_validator(schema())
     errors = sorted(validator.iter_errors(card), key=lambda e: list(e.absolute_path))
     problems = [
         f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors[:20]

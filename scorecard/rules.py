@@ -205,9 +205,9 @@ def _where(document: Any, path: list) -> str:
 
 
 def _check_structure(document: Any, schema_path: Path) -> list[str]:
-    import jsonschema
+    from scorecard.card import schema_validator
 
-    validator = jsonschema.Draft202012Validator(schema(schema_path))
+    validator = schema_validator(schema(schema_path))
     errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
     return [f"{_where(document, list(e.absolute_path))}: {e.message}" for e in errors[:20]]
 

@@ -135,6 +135,27 @@ def test_schema_violation_names_the_path(card):
         cardlib.Card(broken)
 
 
+def test_validation_skips_the_iri_grammar_and_leaves_it_importable(root):
+    """Validating a card does not import rfc3987_syntax (a grammar compiled at import: seconds
+    of every command's start-up; the schemas assert no formats), and the package stays
+    importable afterwards for whoever needs it."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from scorecard import card, rules; card.load('scorecard/scorecard.json'); "
+            "rules.load_rules('business_rules/rules.json'); "
+            "print('rfc3987_syntax' in sys.modules, sys.modules.get('rfc3987_syntax', 0) is None); "
+            "import importlib.util; print(importlib.util.find_spec('rfc3987_syntax') is not None)")
+    run = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    imported, blocked, installed = run.stdout.split()[:3]
+    assert (imported, blocked) == ("False", "False")
+    if installed == "True":   # a later import works: the block was lifted
+        later = subprocess.run([sys.executable, "-c", code + "; import rfc3987_syntax"], cwd=root,
+                               capture_output=True, text=True, timeout=120)
+        assert later.returncode == 0, later.stderr
+
+
 def test_overlapping_ranges_are_refused(card):
     broken = copy.deepcopy(card.document)
     feature = next(f for f in broken["features"] if f["type"] == "numeric")
