@@ -47,10 +47,12 @@ from sklearn.metrics import roc_auc_score, roc_curve
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = Path("reports/benchmarks")
 CSV_NAME, JSON_NAME = "model_quality.csv", "model_quality.json"
-COLUMNS = ["model", "auc", "gini", "ks", "brier", "fit_seconds", "card_auc_ratio", "card_ks_ratio", "note"]
+COLUMNS = ["model", "auc", "gini", "ks", "brier", "fit_seconds", "card_auc_ratio", "card_ks_ratio",
+           "card_minus_auc_low", "card_minus_auc_high", "card_minus_ks_low", "card_minus_ks_high", "note"]
 DIGITS = 6          # metrics
 TIME_DIGITS = 3     # fit_seconds
 SEED = 0
+BOOTSTRAP = 1000    # paired resamples of the test set for the card-minus-model intervals
 TARGET = "bad"      # 1 = charged off
 
 CARD = "scorecard (ours)"
@@ -91,6 +93,40 @@ def brier(y, probability) -> float:
     return float(np.mean((p - y) ** 2))
 
 
+def paired_bootstrap(y, card_risk, risks: dict[str, np.ndarray], n: int = BOOTSTRAP,
+                     seed: int = SEED) -> dict[str, dict[str, float]]:
+    """95% intervals of (card - model) test AUC and KS over ``n`` paired resamples.
+
+    Each resample draws the test applicants with replacement (seeded) and scores the card and
+    every model on the SAME draw, so the interval measures the difference itself, not two
+    separate uncertainties. Returns, per model: ``auc_low``, ``auc_high``, ``ks_low``,
+    ``ks_high`` (2.5th and 97.5th percentiles) and the standard deviations ``auc_sd``, ``ks_sd``.
+    """
+    y = np.asarray(y)
+    rng = np.random.default_rng(seed)
+    diffs = {name: {"auc": [], "ks": []} for name in risks}
+
+    def auc_ks(sample_y, risk):
+        fpr, tpr, _ = roc_curve(sample_y, risk)
+        return float(np.trapezoid(tpr, fpr)), float(np.max(tpr - fpr))
+
+    for _ in range(n):
+        take = rng.integers(0, len(y), size=len(y))
+        card_auc, card_ks = auc_ks(y[take], card_risk[take])
+        for name, risk in risks.items():
+            model_auc, model_ks = auc_ks(y[take], risk[take])
+            diffs[name]["auc"].append(card_auc - model_auc)
+            diffs[name]["ks"].append(card_ks - model_ks)
+    out = {}
+    for name, d in diffs.items():
+        out[name] = {}
+        for metric, values in d.items():
+            low, high = np.percentile(values, [2.5, 97.5])
+            out[name].update({f"{metric}_low": float(low), f"{metric}_high": float(high),
+                              f"{metric}_sd": float(np.std(values, ddof=1))})
+    return out
+
+
 def metrics(y, risk, probability) -> dict:
     """AUC, Gini and KS from ``risk`` (any monotone risk score), Brier from ``probability``."""
     a = auc(y, risk)
@@ -109,8 +145,13 @@ class Row:
     fit_seconds: float | None = None
     card_auc_ratio: float | None = None
     card_ks_ratio: float | None = None
+    card_minus_auc_low: float | None = None
+    card_minus_auc_high: float | None = None
+    card_minus_ks_low: float | None = None
+    card_minus_ks_high: float | None = None
     note: str = ""
     extra: dict = field(default_factory=dict)   # goes to the JSON only
+    risk: np.ndarray | None = field(default=None, repr=False)   # test-set risk, for the bootstrap
 
     def record(self) -> dict:
         out = {}
@@ -203,6 +244,7 @@ def fit_card(params, root: Path, work_dir: Path):
     score = result.card.score(test).to_numpy()
     scaling = Scaling(params.model.pdo, params.model.base_score, params.model.base_odds)
     row = Row(CARD, **metrics(test[TARGET].to_numpy(), -score, scaling.score_to_probability(score)))
+    row.risk = -score.astype(float)
     if "binning" in durations and "scorecard" in durations:
         row.fit_seconds = durations["binning"] + durations["scorecard"]
         row.note = (f"fit = binning + scorecard stages; run_all total {total:.1f}s "
@@ -324,6 +366,7 @@ def run_peer(name, train, test, features, categorical) -> Row:
         return Row(name, note=f"could not run: {why}")
     row = Row(name, **metrics(test[TARGET].to_numpy(), probability, probability), fit_seconds=seconds)
     row.extra = extra
+    row.risk = np.asarray(probability, dtype=float)
     return row
 
 
@@ -391,6 +434,11 @@ def metadata_document(rows, params, train, test, seconds, root, load_start) -> d
                        "stages (see results[].extra.stage_seconds)",
         "card_auc_ratio": "our card's test AUC / this model's test AUC",
         "card_ks_ratio": "our card's test KS / this model's test KS",
+        "card_minus_auc_low/high, card_minus_ks_low/high": (
+            f"95% interval (2.5th, 97.5th percentiles) of our card's test AUC (KS) minus this model's over "
+            f"{BOOTSTRAP} paired bootstrap resamples of the test applicants (seed {SEED}): an interval "
+            f"holding 0 is a difference the test year cannot tell from chance"),
+        "bootstrap_resamples": BOOTSTRAP,
         "total_seconds": round(seconds, TIME_DIGITS),
         "results": [{**r.record(), "extra": r.extra} for r in rows],
     }
@@ -429,6 +477,14 @@ def main(argv: list[str] | None = None) -> int:
         if row.auc is not None:
             row.card_auc_ratio = card_row.auc / row.auc
             row.card_ks_ratio = card_row.ks / row.ks
+    print(f"paired bootstrap of the card minus each peer ({BOOTSTRAP} resamples) ...", flush=True)
+    peers_run = [r for r in rows[1:] if r.risk is not None]
+    intervals = paired_bootstrap(test[TARGET].to_numpy(), card_row.risk, {r.model: r.risk for r in peers_run})
+    for row in peers_run:
+        i = intervals[row.model]
+        row.card_minus_auc_low, row.card_minus_auc_high = i["auc_low"], i["auc_high"]
+        row.card_minus_ks_low, row.card_minus_ks_high = i["ks_low"], i["ks_high"]
+        row.extra["bootstrap_sd"] = {"auc": round(i["auc_sd"], DIGITS), "ks": round(i["ks_sd"], DIGITS)}
 
     seconds = time.perf_counter() - started
     out_dir = ROOT / args.out_dir

@@ -48,6 +48,19 @@ def test_metric_helpers_on_toy_data(bench):
     assert m["auc"] == pytest.approx(0.0) and m["gini"] == pytest.approx(-1.0)
 
 
+def test_paired_bootstrap_of_the_difference(bench):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, size=400)
+    perfect = y + rng.uniform(0, 0.5, size=400)          # every bad riskier than every good
+    noise = rng.uniform(size=400)
+    same = bench.paired_bootstrap(y, perfect, {"same": perfect.copy(), "noise": noise}, n=200)
+    assert same["same"]["auc_low"] == same["same"]["auc_high"] == 0.0       # paired: no spread
+    assert same["same"]["ks_sd"] == 0.0
+    assert 0.3 < same["noise"]["auc_low"] <= same["noise"]["auc_high"] < 0.7   # ~1 - 0.5
+    assert same["noise"]["ks_low"] > 0.7
+    assert bench.paired_bootstrap(y, perfect, {"noise": noise}, n=200) == {"noise": same["noise"]}  # seeded
+
+
 def test_results_file_has_every_model(bench):
     path = ROOT / "reports" / "benchmarks" / "model_quality.csv"
     assert path.is_file(), f"{path} missing: run `.venv/bin/python benchmarks/model_quality.py`"
@@ -61,6 +74,11 @@ def test_results_file_has_every_model(bench):
     for name in bench.PEERS:   # a peer either has its metrics or says why it could not run
         row = rows[name]
         assert row["auc"] or row["note"].startswith("could not run"), row
+        if row["auc"]:   # the card-minus-peer interval holds the observed difference
+            for metric in ("auc", "ks"):
+                low, high = float(row[f"card_minus_{metric}_low"]), float(row[f"card_minus_{metric}_high"])
+                observed = float(card[metric]) - float(row[metric])
+                assert low <= observed <= high, (name, metric, low, observed, high)
 
 
 def test_results_are_for_the_committed_card(bench):

@@ -60,6 +60,8 @@ PAGE_CONTENT = {
     "reports/model_documentation.html": ["Purpose", "Intended use and limits", "Data lineage", "sha256", "Exclusions",
                                          "Leakage controls", "Performance by segment", "income band", "Stability",
                                          "Known weaknesses"],
+    "reports/benchmarks.html": ["card − model KS (95%)", "paired resamples", "Levers tried and left out",
+                                "A second round", "DuckDB copy, no scoring", "file-to-file rate"],
     "reports/security.html": ["Dependencies", "pinned packages", "known vulnerabilities", "PyPA Advisory Database",
                               "Credentials", "CORS"],
 }
