@@ -7,7 +7,8 @@
 #   make serve         the HTTP scoring service on http://127.0.0.1:8000/
 #   make daily         re-train (dvc repro), drift monitor, champion/challenger, report, dvc push
 #   make plots         dvc plots as an offline page in dvc_plots/
-#   make bench         benchmarks: model quality against the peers (installs them first), scoring speed
+#   make bench         benchmarks: model quality against the peers (installs them first), ablation,
+#                      levers on the validation slice, scoring speed
 #   make audit         audit the pinned dependencies for known vulnerabilities (reports/security/pip_audit.json)
 #   make lab           JupyterLab on notebooks/
 #   make clean         remove generated outputs
@@ -70,6 +71,8 @@ plots: setup
 bench: setup
 	$(VENV)/bin/pip install -q -r benchmarks/requirements.txt
 	$(VENV)/bin/python benchmarks/model_quality.py
+	$(VENV)/bin/python benchmarks/ablation.py
+	$(VENV)/bin/python benchmarks/levers.py
 	$(VENV)/bin/python benchmarks/scoring_speed.py
 
 # pip-audit on every pin of requirements.lock (PyPI), with the offline PyPA advisory copy for

@@ -16,7 +16,7 @@ from scorecard.config import Params
 from scorecard.data import TARGET, resolve
 from scorecard.errors import ConfigError
 
-_OVERRIDE_KEYS = {"user_splits", "fixed", "monotonic_trend", "reason"}
+_OVERRIDE_KEYS = {"user_splits", "fixed", "monotonic_trend", "min_bin_size", "reason"}
 
 
 def load_overrides(path: str | Path | None, params: Params) -> dict[str, dict]:
@@ -24,8 +24,9 @@ def load_overrides(path: str | Path | None, params: Params) -> dict[str, dict]:
 
     Each entry names a feature and gives ``user_splits`` (numbers for a numeric feature, lists
     of categories for a categorical one), ``fixed`` (keep every split as given), an optional
-    ``monotonic_trend`` and a ``reason`` (required: an override without a reason is not
-    auditable).
+    ``monotonic_trend``, an optional ``min_bin_size`` (this feature's smallest bin, a share of
+    the sample in (0, 0.5], instead of ``binning.min_bin_size``) and a ``reason`` (required: an
+    override without a reason is not auditable).
     """
     if path is None:
         return {}
@@ -46,6 +47,9 @@ def load_overrides(path: str | Path | None, params: Params) -> dict[str, dict]:
             raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; expected {sorted(_OVERRIDE_KEYS)}")
         if not str(override.get("reason", "")).strip():
             raise ConfigError(f"{where}.reason: expected a text saying why the bins are overridden")
+        size = override.get("min_bin_size")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, (int, float)) or not 0 < size <= 0.5):
+            raise ConfigError(f"{where}.min_bin_size: expected a share of the sample in (0, 0.5], got {size!r}")
         splits = override.get("user_splits")
         if splits is not None:
             categorical = feature in params.features.categorical
@@ -69,6 +73,8 @@ def _fit_params(feature: str, params: Params, overrides: dict[str, dict]) -> dic
     override = overrides.get(feature, {})
     if "monotonic_trend" in override:
         fit["monotonic_trend"] = override["monotonic_trend"]
+    if override.get("min_bin_size") is not None:   # prebins no larger than the bins they form
+        fit["min_bin_size"] = fit["min_prebin_size"] = float(override["min_bin_size"])
     if override.get("user_splits") is not None:
         splits = override["user_splits"]
         fit["user_splits"] = [np.array(s, dtype=object) for s in splits] if feature in params.features.categorical else list(map(float, splits))
@@ -308,12 +314,10 @@ def fit_feature(train: pd.DataFrame, feature: str, params: Params, overrides: di
 
     b = params.binning
     categorical = feature in params.features.categorical
-    optb = OptimalBinning(
-        name=feature, dtype="categorical" if categorical else "numerical",
-        max_n_prebins=b.max_n_prebins, min_prebin_size=b.min_prebin_size or b.min_bin_size,
-        min_bin_size=b.min_bin_size, max_n_bins=b.max_n_bins,
-        **_fit_params(feature, params, overrides or {}),
-    )
+    settings = dict(max_n_prebins=b.max_n_prebins, min_prebin_size=b.min_prebin_size or b.min_bin_size,
+                    min_bin_size=b.min_bin_size, max_n_bins=b.max_n_bins)
+    settings.update(_fit_params(feature, params, overrides or {}))   # as BinningProcess: per feature last
+    optb = OptimalBinning(name=feature, dtype="categorical" if categorical else "numerical", **settings)
     values = train[feature].astype(object) if categorical else train[feature]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

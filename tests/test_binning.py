@@ -28,6 +28,9 @@ def test_override_is_applied(binning, params, root):
         ("dti: {user_splits: [5, 10]}", "dti.reason: expected a text saying why"),
         ("dti: {user_split: [5, 10], reason: x}", "dti: unknown key(s) ['user_split']"),
         ("purpose: {user_splits: [1, 2], reason: x}", "purpose.user_splits: expected lists of categories"),
+        ("term: {min_bin_size: 0, reason: x}", "term.min_bin_size: expected a share of the sample in (0, 0.5], got 0"),
+        ("term: {min_bin_size: '5%', reason: x}", "term.min_bin_size: expected a share of the sample in (0, 0.5]"),
+        ("term: {min_bin_size: 0.7, reason: x}", "term.min_bin_size: expected a share of the sample in (0, 0.5]"),
     ],
 )
 def test_bad_override_names_the_problem(tmp_path, params, text, message):
@@ -37,6 +40,27 @@ def test_bad_override_names_the_problem(tmp_path, params, text, message):
         load_overrides(path, params)
     print(error.value)
     assert message in str(error.value)
+
+
+def test_min_bin_size_override_applies_to_its_feature_only(tmp_path, params, test_set):
+    """A per-feature smallest bin: 60-month loans kept to 4.8% of the sample get their own bin
+    only with the override; the other features keep binning.min_bin_size."""
+    from scorecard.binning import fit_feature
+
+    sample = test_set.copy()
+    share = 0.048
+    sixty = sample.index[sample["term"] == "60"]
+    keep = sample.index[sample["term"] != "60"].union(sixty[:int(share / (1 - share) * (sample["term"] != "60").sum())])
+    sample = sample.loc[keep]
+    assert abs((sample["term"] == "60").mean() - share) < 0.002 and params.binning.min_bin_size > share
+    path = tmp_path / "overrides.yaml"
+    path.write_text("term: {min_bin_size: 0.01, reason: 60-month loans are rare in this window}\n")
+    overrides = load_overrides(path, params)
+    groups = lambda optb: sorted(sorted(map(str, g)) for g in optb.splits)  # noqa: E731
+    assert groups(fit_feature(sample, "term", params)) == [["36", "60"]]                # merged
+    assert groups(fit_feature(sample, "term", params, overrides)) == [["36"], ["60"]]   # apart
+    own, with_override = fit_feature(sample, "dti", params), fit_feature(sample, "dti", params, overrides)
+    assert list(own.splits) == list(with_override.splits)
 
 
 def test_declared_trends_hold(binning, params):
