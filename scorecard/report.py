@@ -309,7 +309,8 @@ def reasons_from_small_bins(card: dict, points: pd.DataFrame, reasons: pd.DataFr
 
 
 def known_weaknesses(card: dict, metrics: dict, etl_summary: dict, segments: pd.DataFrame, train: pd.DataFrame,
-                     csi_warn: float, small: pd.DataFrame, spurious: pd.DataFrame, auc_gap: float = 0.05) -> list[str]:
+                     csi_warn: float, small: pd.DataFrame, spurious: pd.DataFrame, auc_gap: float = 0.05,
+                     levers: pd.DataFrame | None = None) -> list[str]:
     """The card's known weaknesses, each one Markdown sentence with the numbers that show it.
 
     Parameters
@@ -326,6 +327,10 @@ def known_weaknesses(card: dict, metrics: dict, etl_summary: dict, segments: pd.
         :func:`top_points_small_bins` and :func:`reasons_from_small_bins`.
     auc_gap : float
         A reliable segment whose AUC is this far below the overall test AUC is reported.
+    levers : DataFrame, optional
+        ``reports/benchmarks/levers.csv`` (``benchmarks/levers.py``): a card feature whose
+        removal does not lower the validation slice's AUC beyond chance (the upper end of the
+        change's 95% interval at or above 0) is reported.
 
     Returns
     -------
@@ -366,6 +371,18 @@ def known_weaknesses(card: dict, metrics: dict, etl_summary: dict, segments: pd.
         found.append(f"**Small segments.** {len(unreliable)} segment values have too few bads or goods to measure the "
                      "card on them (shown light in the charts): " + ", ".join(
                          f"{r.value}" for r in unreliable.itertuples()) + ".")
+    if levers is not None and len(levers):
+        names = {f["name"] for f in card["features"]}
+        removals = levers[levers["lever"].str.startswith("without ")].assign(
+            feature=lambda t: t["lever"].str.removeprefix("without "))
+        idle = removals[removals["feature"].isin(names) & (removals["auc_change_high"] >= 0)]
+        if len(idle):
+            found.append("**Features without a validation gain.** Refitted without them on the validation slice of the "
+                         "training years, the card's AUC does not fall beyond chance: " + ", ".join(
+                             f"`{r.feature}` ({r.auc_change:+.4f}, 95% interval {r.auc_change_low:+.4f} to "
+                             f"{r.auc_change_high:+.4f})" for r in idle.itertuples())
+                         + " — candidates to drop at the next review (see the Compared page's levers).")
+
     def number(v: float) -> str:
         return f"{v:,.2f}".rstrip("0").rstrip(".")
 

@@ -240,6 +240,16 @@ def test_known_weaknesses_name_their_numbers():
     assert "`a` 0.200" in text and "`b`" not in text
     assert "10 training loans" in text and "state AA (0.550" in text and "BB" not in text.split("Small")[0]
     assert "CC" in text and "29.96" in text
+    assert "without a validation gain" not in text
+    levers = pd.DataFrame([
+        {"lever": "baseline", "auc_change": None, "auc_change_low": None, "auc_change_high": None},
+        {"lever": "without f", "auc_change": 0.0007, "auc_change_low": -0.0008, "auc_change_high": 0.0021},
+        {"lever": "without g", "auc_change": -0.004, "auc_change_low": -0.007, "auc_change_high": -0.001},
+        {"lever": "without inquiries override", "auc_change": 0.0, "auc_change_low": 0.0, "auc_change_high": 0.0},
+    ])
+    found = report.known_weaknesses(SMALL_CARD, METRICS, etl, segments, train, 0.1, small, spurious, levers=levers)
+    idle = next(item for item in found if "without a validation gain" in item)
+    assert "`f` (+0.0007, 95% interval -0.0008 to +0.0021)" in idle and "`g`" not in idle and "inquiries" not in idle
 
 
 def test_column_fates_and_forbidden_table(params):
