@@ -39,6 +39,7 @@ from sklearn.metrics import roc_auc_score
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ablation import fit_card  # noqa: E402  (the pipeline's binning and scorecard stages, as ablation.py)
 from model_quality import SEED, ks, paired_bootstrap  # noqa: E402  (the same metrics and bootstrap)
 
 TARGET = "bad"
@@ -121,19 +122,6 @@ def variant_params(params, root: Path, change, work: Path):
     return parse_params(raw, source="levers")
 
 
-def fit_and_score(params, root: Path, processed: Path, validation: pd.DataFrame):
-    """The pipeline's binning and scorecard stages; the card and its validation scores."""
-    from scorecard import binning, build
-    from scorecard.card import Card
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        binning.run(params, root=root, processed_dir=processed)
-        built = build.run(params, root=root, processed_dir=processed, card_path=None)
-    card = Card(built.card)
-    return card, card.score(validation).to_numpy()
-
-
 def main(argv: list[str] | None = None) -> int:
     names = [lever[0] for lever in LEVERS]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -171,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             work.mkdir()
             fit.to_parquet(work / etl.TRAIN_FILE, index=False)
             validation.to_parquet(work / etl.TEST_FILE, index=False)
-            card, score = fit_and_score(variant_params(params, ROOT, change, work), ROOT, work, validation)
+            card, score = fit_card(variant_params(params, ROOT, change, work), ROOT, work, validation)
             scores[name] = -score.astype(float)
             rows.append({"lever": name, "change": change_text,
                          "kept_in_card": "" if kept is None else ("yes" if kept else "no"),
