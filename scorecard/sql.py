@@ -482,7 +482,8 @@ def _compact_sql(document: dict, w: _Writer, source: str, id_column: str, n_reas
       (or category lists) in card order, the missing bin last (the ``ELSE`` of a numeric
       feature: NULL and NaN fail every other test, the last range stopping at +inf), so
       most rows skip the missing test. A range whose lower edge the ranges before it
-      already cover is tested by its upper edge alone: one comparison per edge. Without reasons the code is the bin's points.
+      already cover is tested by its upper edge alone: one comparison per edge. Without
+      reasons the code is the bin's points.
     * With reasons, the code is ``bit << S | (points + offset)``: ``offset`` makes the points
       of every bin of the feature >= 0 and ``S`` leaves room for their sum, so the sum of
       a row's codes holds the score (low ``S`` bits) and a mask (high bits) with one bit
