@@ -78,14 +78,13 @@ format of each file follows its name: ``.csv``, ``.csv.gz`` or ``.parquet``.
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
+import hashlib
 import math
 import os
 import re
 import secrets
 import shutil
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -97,6 +96,7 @@ import numpy as np
 import pandas as pd
 
 from scorecard import card as cardlib
+from scorecard import csv_dialect
 from scorecard.errors import CardError, DataValidationError, ScorecardError
 
 ENGINES = ("duckdb", "python", "spark")
@@ -107,7 +107,7 @@ DEFAULT_MEMORY_LIMIT = "1GB"
 #: The same pattern is used by both engines (Python ``re.fullmatch``, DuckDB ``regexp_full_match``).
 NUMBER_PATTERN = r" *[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)? *"
 #: Values quoted in a reason are cut to this many characters (then "...").
-SHOWN_CHARS = 40
+SHOWN_CHARS = csv_dialect.SHOWN_CHARS
 #: Lines listed in a duplicate-id reason before "and N more".
 SHOWN_LINES = 5
 LINE = "line"
@@ -226,13 +226,13 @@ class InputFile:
     rows: int | None = None
 
 
-def _open_text(path: Path, fmt: FileFormat):
-    raw = gzip.open(path, "rb") if fmt.compression == "gzip" else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+def _parquet_metadata(path: Path):
+    """A Parquet file's metadata, read from the literal path (a name holding ``[``, ``*`` or
+    ``:`` is never taken as a pattern or a URI)."""
+    import pyarrow.parquet as pq
 
-
-def _csv_reader(handle):
-    return csv.reader(handle, delimiter=",", quotechar='"', doublequote=True, strict=True)
+    with open(path, "rb") as handle:
+        return pq.read_metadata(handle)
 
 
 def inspect_input(path: str | Path) -> InputFile:
@@ -250,10 +250,8 @@ def inspect_input(path: str | Path) -> InputFile:
     if not path.is_file():
         raise DataValidationError(f"{path}: file not found")
     if fmt.kind == "parquet":
-        import pyarrow.parquet as pq
-
         try:
-            metadata = pq.ParquetFile(path).metadata
+            metadata = _parquet_metadata(path)
             schema = metadata.schema.to_arrow_schema()
         except Exception as error:  # pyarrow raises several kinds for a file that is not Parquet
             raise DataValidationError(f"{path}: not a readable Parquet file ({_one_line(error)})") from None
@@ -265,20 +263,8 @@ def inspect_input(path: str | Path) -> InputFile:
         kinds = {f.name: _arrow_kind(f.type) for f in schema}
         types = {f.name: str(f.type) for f in schema}
         return InputFile(path, fmt, columns, kinds, types, rows=metadata.num_rows)
-    try:
-        with _open_text(path, fmt) as handle:
-            reader = _csv_reader(handle)
-            header = next((row for row in reader if row), None)
-            if header is None:
-                raise DataValidationError(f"{path}: the file is empty; expected a header line and rows")
-            first = next((row for row in reader if row), None)
-    except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
-        raise DataValidationError(f"{path}: cannot read the file ({_one_line(error)})") from None
-    except UnicodeDecodeError as error:
-        raise DataValidationError(f"{path}: not UTF-8 text near byte {error.start}; save the file as UTF-8") from None
-    except csv.Error as error:
-        raise DataValidationError(f"{path}: malformed CSV near the start: {error}") from None
-    if first is None:
+    header, has_rows = csv_dialect.read_head(path, fmt.compression)
+    if not has_rows:
         raise DataValidationError(f"{path}: the file has a header but no data rows")
     return InputFile(path, fmt, header, {c: "text" for c in header}, {c: "text" for c in header})
 
@@ -389,7 +375,7 @@ def make_plan(source: InputFile, card: cardlib.Card, id_column: str = DEFAULT_ID
 
 # -- reasons: the same text from both engines -------------------------------------------------
 def _show(text: str) -> str:
-    return "'" + (text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "...") + "'"
+    return csv_dialect.shown(text)
 
 
 def _kind_empty_id(id_column: str) -> str:
@@ -425,6 +411,19 @@ def _text_not_number(column: str, shown: str) -> str:
 
 def _text_not_finite(column: str, shown: str) -> str:
     return f"column '{column}': expected a finite number, got {shown}"
+
+
+def _kind_not_exact(column: str) -> str:
+    return f"not an exact number in {column}"
+
+
+def _text_not_exact(column: str, value: int) -> str:
+    return (f"column '{column}': {value} is beyond +/-2^53 (9,007,199,254,740,992), where a whole number "
+            "can no longer be held exactly; such a value is refused rather than rounded")
+
+
+#: Whole numbers beyond this (in an integer column of a Parquet file) cannot be held exactly.
+EXACT_INTEGER = 1 << 53
 
 
 # -- the result -------------------------------------------------------------------------------
@@ -483,13 +482,26 @@ class BatchResult:
 
 # -- atomic files -----------------------------------------------------------------------------
 class _Staging:
-    """Hidden temporary names beside each destination, renamed into place at the end."""
+    """Hidden temporary names beside each destination, renamed into place at the end.
+
+    The names are the engine's own (``.scorecard-<token>-<n>.part``), never built from the
+    user's file name: any name a user gives (glob or shell characters, 250 bytes long) stays
+    a literal destination. Each part is created empty here, so that a folder that cannot be
+    written is named before any work is done.
+    """
 
     def __init__(self, *destinations: Path):
         token = secrets.token_hex(6)
-        self.parts = {d: d.parent / f".{d.name}.{token}.part" for d in destinations}
+        self.parts = {d: d.parent / f".scorecard-{token}-{i}.part" for i, d in enumerate(destinations)}
         anchor = destinations[0]
-        self.spill = anchor.parent / f".{anchor.name}.{token}.spill"
+        self.spill = anchor.parent / f".scorecard-{token}.spill"
+        for destination, part in self.parts.items():
+            try:
+                part.open("xb").close()
+            except OSError as error:
+                self.discard()
+                raise BatchError(f"{destination.parent}: cannot write there ({error.strerror}); the output "
+                                 f"{destination.name!r} needs a folder you can write to") from None
 
     def part(self, destination: Path) -> Path:
         return self.parts[destination]
@@ -526,6 +538,42 @@ def _publish(moves: list[tuple[Path, Path]]) -> None:
 
 
 # -- DuckDB helpers ---------------------------------------------------------------------------
+#: Characters DuckDB's readers take as a pattern (glob) in a path.
+_PATTERN = re.compile(r"[*?\[\]{}\\]")
+_LINKS: list[Path] = []
+_LINKS_LOCK = threading.Lock()
+
+
+def duckdb_path(path: str | Path) -> str:
+    """A path DuckDB reads literally: the absolute path, or, when it holds a character
+    DuckDB's readers expand as a pattern (``*``, ``?``, ``[``, ``]``, ``{``, ``}``, ``\\``),
+    a symbolic link to it under a private folder of this process whose name holds none.
+
+    ``read_csv('june[final].csv')`` would otherwise read ``junef.csv``; the link makes the
+    file read the one the user named, always.
+    """
+    text = str(Path(path).absolute())
+    if not _PATTERN.search(text):
+        return text
+    with _LINKS_LOCK:
+        if not _LINKS:
+            folder = Path(tempfile.mkdtemp(prefix="scorecard-links-"))
+            if _PATTERN.search(str(folder)):  # a TMPDIR with pattern characters
+                folder.rmdir()
+                raise BatchError(f"the temporary folder {folder.parent} holds pattern characters "
+                                 f"({_PATTERN.pattern}); set TMPDIR to a plain folder")
+            import atexit
+
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            _LINKS.append(folder)
+        name = Path(text).name.lower()
+        suffix = next((s for s in (".csv.gz", ".csv", ".parquet", ".pq") if name.endswith(s)), "")
+        link = _LINKS[0] / (hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:24] + suffix)
+        if not link.is_symlink():
+            os.symlink(text, link)
+    return str(link)
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -609,8 +657,14 @@ def _csv_options(fmt: FileFormat) -> str:
 
 
 def _read_csv_sql(path: Path, fmt: FileFormat, columns: dict[str, str]) -> str:
+    """DuckDB's reader, for the files the engines wrote themselves (never a user's input:
+    those are read by :mod:`scorecard.csv_dialect`)."""
     struct = ", ".join(f"{_lit(name)}: {_lit(sql_type)}" for name, sql_type in columns.items())
-    return f"read_csv({_lit(str(path))}, columns = {{{struct}}}, {_csv_options(fmt)})"
+    return f"read_csv({_lit(duckdb_path(path))}, columns = {{{struct}}}, {_csv_options(fmt)})"
+
+
+def _read_parquet_sql(path: Path, *options: str) -> str:
+    return f"read_parquet({', '.join([_lit(duckdb_path(path)), *options])})"
 
 
 def _copy_options(fmt: FileFormat) -> str:
@@ -678,13 +732,14 @@ class _Poller:
         return False
 
 
-def _run(con, sql: str, what: str, plan: Plan):
-    """Execute one statement; DuckDB errors become one-line :class:`BatchError` messages."""
+def _run(con, sql: str, what: str, plan: Plan, arrow: bool = False):
+    """Execute one statement; DuckDB errors become one-line :class:`BatchError` messages.
+    ``arrow``: return the result as a pyarrow table."""
     import duckdb
 
     _check_interrupted()
     try:
-        return con.execute(sql)
+        return con.sql(sql).to_arrow_table() if arrow else con.execute(sql)
     except duckdb.OutOfMemoryException as error:
         raise BatchError(f"DuckDB ran out of memory while {what}: {_duckdb_message(error)}; "
                          "raise --memory-limit or free disk space for spilling") from None
@@ -730,7 +785,7 @@ def _summarise(con, plan: Plan, path: Path, fmt: FileFormat) -> tuple[int, dict 
         columns = {c: ("BIGINT" if c in plan.integer_columns else "VARCHAR") for c in plan.output_columns}
         source = _read_csv_sql(path, fmt, columns)
     else:
-        source = f"read_parquet({_lit(str(path))})"
+        source = _read_parquet_sql(path)
     groups = _run(con, f"SELECT score, CAST({flag} AS VARCHAR), count(*) FROM {source} GROUP BY ALL",
                   "reading back the output", plan).fetchall()
     histogram: Counter = Counter()
@@ -751,45 +806,50 @@ def _count_rows(con, plan: Plan, path: Path, fmt: FileFormat) -> int:
         columns = {plan.id_column: "VARCHAR", LINE: "BIGINT", REASON: "VARCHAR"}
         source = _read_csv_sql(path, fmt, columns)
     else:
-        source = f"read_parquet({_lit(str(path))})"
+        source = _read_parquet_sql(path)
     return int(_run(con, f"SELECT count(*) FROM {source}", "reading back the rejects", plan).fetchone()[0])
 
 
 # -- the DuckDB engine ------------------------------------------------------------------------
 def _source_sql(plan: Plan) -> str:
-    """The input as a DuckDB relation: ``sc_line`` then the required columns, in file order."""
-    src = plan.source
-    required = set(plan.required)
-    if src.format.kind == "csv":
-        # Columns named from the header read in Python; the ones the card does not use get
-        # neutral names so that no header (duplicates, case twins) can confuse the reader.
-        columns = {(c if c in required else f"sc_extra_{i}"): "VARCHAR" for i, c in enumerate(src.columns)}
-        reader = _read_csv_sql(src.path, src.format, columns)
-        # row_number() OVER () streams in file order while preserve_insertion_order is on.
-        line = "row_number() OVER () + 1"
-    else:
-        reader = f"read_parquet({_lit(str(src.path))}, file_row_number = true)"
-        line = "file_row_number + 1"
+    """A Parquet input as a DuckDB relation: ``sc_line`` then the required columns, in file
+    order. (A CSV input is read by :mod:`scorecard.csv_dialect` into ``sc_table``.)"""
+    reader = _read_parquet_sql(plan.source.path, "file_row_number = true")
     cols = ", ".join(_q(c) for c in dict.fromkeys(plan.required))
-    return f"SELECT {line} AS sc_line, {cols} FROM {reader}"
+    return f"SELECT file_row_number + 1 AS sc_line, {cols} FROM {reader}"
 
 
-def _empty_id_sql(plan: Plan, x: str) -> str:
+def _csv_stream(plan: Plan, failure: dict):
+    """The rows of a CSV input as a pyarrow stream (``sc_line`` then the required columns as
+    text), read by :func:`scorecard.csv_dialect.read_batches`. A refusal is kept in
+    ``failure['error']`` so that the caller raises it as it is, not as DuckDB rewords it."""
+    import pyarrow as pa
+
+    needed = list(dict.fromkeys(plan.required))
+    schema = pa.schema([("sc_line", pa.int64()), *((c, pa.string()) for c in needed)])
+
+    def batches():
+        try:
+            for lines, arrays in csv_dialect.read_batches(plan.source.path, plan.source.format.compression, needed):
+                _check_interrupted()
+                yield pa.record_batch([pa.array(lines), *(arrays[c] for c in needed)], schema=schema)
+        except BaseException as error:
+            failure["error"] = error
+            raise
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _empty_id_sql(plan: Plan, x: str, trim: str = "trim({x}, ' ')") -> str:
+    """True when the id is empty: NULL, NaN, or text of spaces only (the space U+0020 alone, as
+    the Python engine's ``strip(" ")``: DuckDB's one-argument ``trim`` also removes other
+    white space, e.g. a no-break space). ``trim`` spells the trim in another dialect."""
     kind = plan.kind(plan.id_column)
     if kind == "text":
-        return f"({x} IS NULL OR trim({x}) = '')"
+        return f"({x} IS NULL OR {trim.format(x=x)} = '')"
     if kind == "floating":
         return f"({x} IS NULL OR isnan({x}))"
     return f"({x} IS NULL)"
-
-
-def _shown_sql(x: str) -> str:
-    return (f"('''' || CASE WHEN length({x}) > {SHOWN_CHARS} THEN left({x}, {SHOWN_CHARS}) || '...' "
-            f"ELSE {x} END || '''')")
-
-
-def _problem(kind: str, text_sql: str) -> str:
-    return f"{{'kind': {_lit(kind)}, 'text': {text_sql}}}"
 
 
 def _parquet_proofs(plan: Plan) -> tuple[frozenset[str], frozenset[str]]:
@@ -801,7 +861,7 @@ def _parquet_proofs(plan: Plan) -> tuple[frozenset[str], frozenset[str]]:
         return frozenset(), frozenset()
     import pyarrow.parquet as pq
 
-    metadata = pq.ParquetFile(plan.source.path).metadata
+    metadata = _parquet_metadata(plan.source.path)
     needed = set(plan.required)
     finite: dict[str, bool] = {}
     complete: dict[str, bool] = {}
@@ -813,7 +873,9 @@ def _parquet_proofs(plan: Plan) -> tuple[frozenset[str], frozenset[str]]:
             if name not in needed:
                 continue
             stats = chunk.statistics
+            # float16 statistics come as raw bytes: no proof from them
             bounded = (stats is not None and stats.has_min_max and plan.kind(name) == "floating"
+                       and isinstance(stats.min, float) and isinstance(stats.max, float)
                        and math.isfinite(stats.min) and math.isfinite(stats.max))
             no_null = stats is not None and stats.has_null_count and stats.null_count == 0
             finite[name] = finite.get(name, True) and bool(bounded)
@@ -822,40 +884,27 @@ def _parquet_proofs(plan: Plan) -> tuple[frozenset[str], frozenset[str]]:
 
 
 def _value_checks_sql(plan: Plan, finite: frozenset[str] = frozenset(),
-                      complete: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
-    """Per check, in the reasons' order: a boolean SQL test (true = a problem) and the
-    STRUCT(kind, text) naming it. Checks the input's statistics rule out (``finite``:
-    floating-point columns without infinity; ``complete``: columns without NULL, for an
-    integer id) are left out."""
+                      complete: frozenset[str] = frozenset()) -> list[str]:
+    """The row checks as boolean SQL tests (true = a problem): the rules of
+    :func:`_python_problems`, which words the reasons of the rows they find. Checks the
+    input's statistics rule out (``finite``: floating-point columns without infinity;
+    ``complete``: columns without NULL, for an integer id) are left out."""
     idx = _q(plan.id_column)
     checks = []
     if not (plan.id_column in complete and plan.kind(plan.id_column) == "integer"):
-        checks.append((_empty_id_sql(plan, "s." + idx),
-                       _problem(_kind_empty_id(plan.id_column), _lit(_text_empty_id(plan.id_column)))))
+        checks.append(_empty_id_sql(plan, "s." + idx))
     for name in plan.numeric:
         x = "s." + _q(name)
         kind = plan.kind(name)
-        if name in finite:
-            continue
         if kind == "text":
-            number = _problem(_kind_not_number(name), f"{_lit(_text_not_number(name, ''))} || {_shown_sql(x)}")
-            finite = _problem(_kind_not_finite(name), f"{_lit(_text_not_finite(name, ''))} || {_shown_sql(x)}")
             is_number = f"regexp_full_match({x}, {_lit(NUMBER_PATTERN)})"
-            is_finite = f"coalesce(isfinite(TRY_CAST(trim({x}) AS DOUBLE)), false)"
-            checks.append((f"({x} IS NOT NULL AND NOT ({is_number} AND {is_finite}))",
-                           f"CASE WHEN NOT {is_number} THEN {number} ELSE {finite} END"))
-        elif kind == "floating":
-            shown = f"CASE WHEN {x} > 0 THEN 'inf' ELSE '-inf' END"
-            checks.append((f"coalesce(isinf({x}), false)",
-                           _problem(_kind_not_finite(name), f"{_lit(_text_not_finite(name, ''))} || {shown}")))
+            is_finite = f"coalesce(isfinite(TRY_CAST(trim({x}, ' ') AS DOUBLE)), false)"
+            checks.append(f"({x} IS NOT NULL AND NOT ({is_number} AND {is_finite}))")
+        elif kind == "floating" and name not in finite:
+            checks.append(f"coalesce(isinf({x}), false)")
+        elif kind == "integer":
+            checks.append(f"coalesce({x} > {EXACT_INTEGER} OR {x} < -{EXACT_INTEGER}, false)")
     return checks
-
-
-def _duplicate_text_sql(plan: Plan) -> str:
-    head = _lit(f"column '{plan.id_column}': id ")
-    return (f"{head} || {_shown_sql('CAST(p.id AS VARCHAR)')} || ' is not unique: ' || dl.n || "
-            f"' rows share it (lines ' || array_to_string(list_slice(dl.lines, 1, {SHOWN_LINES}), ', ') || "
-            f"CASE WHEN dl.n > {SHOWN_LINES} THEN ' and ' || (dl.n - {SHOWN_LINES}) || ' more' ELSE '' END || ')'")
 
 
 #: Duplicate ids in an integer id column are looked for with a bitmap of the ids' range
@@ -877,7 +926,7 @@ def _materialize(con, plan: Plan) -> bool:
     import pyarrow.parquet as pq
 
     threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
-    return threads > 1 and pq.ParquetFile(src.path).metadata.num_row_groups < threads
+    return threads > 1 and _parquet_metadata(src.path).num_row_groups < threads
 
 
 def _duplicate_ids(con, plan: Plan, reader: str) -> bool | None:
@@ -921,30 +970,43 @@ def _score_duckdb(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt
                   progress: ProgressCallback | None, timings: dict[str, float]):
     """Check and score with DuckDB; return rows in, rejects per kind and the open connection.
 
-    Passes over the input (Parquet reads only the columns each one needs):
+    Passes over the input (Parquet reads only the columns each one needs; a CSV is read once,
+    by :mod:`scorecard.csv_dialect`, into a temporary table that spills beyond the memory
+    limit):
 
     1. ids: duplicates (a bitmap of an integer id column's range, else a hash aggregate,
-       which also counts a CSV's rows); Parquet states its row count.
+       which also counts the rows); Parquet states its row count.
     2. scoring: one streaming ``COPY`` of the card's compact statement over the rows that
        pass the row checks (empty id, value checks) and hold no duplicated id. With
        ``preserve_insertion_order`` the rows come out in input order without a sort; only
        when some id is duplicated (a join removes those rows) are they sorted by line.
     3. rejects: only when the scoring wrote fewer rows than came in (or ids repeat), the
-       rejected rows with their lines and reasons; else an empty rejects file.
+       rejected rows, whose reasons :func:`_python_problems` words as for the Python engine.
     """
     from scorecard import sql as sqllib
 
     spill.mkdir(parents=True, exist_ok=True)
-    # Insertion order preserved: the output streams in input order, and a CSV's rows are
-    # numbered by a streaming window that follows the file.
+    # Insertion order preserved: the output streams in input order.
     con = _connect(memory_limit, threads, spill, ordered=True)
     try:
         idx = _q(plan.id_column)
         src = plan.source
-        reader = (f"read_parquet({_lit(str(src.path))})" if src.format.kind == "parquet" else "sc_source")
+        reader = _read_parquet_sql(src.path) if src.format.kind == "parquet" else "sc_table"
         started = time.perf_counter()
         with _Poller(con, "checking ids", progress):
-            if _materialize(con, plan):
+            if src.format.kind == "csv":
+                failure: dict = {}
+                con.register("sc_stream", _csv_stream(plan, failure))
+                try:
+                    _run(con, "CREATE TEMP TABLE sc_table AS SELECT * FROM sc_stream", "reading the input", plan)
+                except BaseException:
+                    if "error" in failure:  # the reader's refusal, in its own words
+                        raise failure["error"] from None
+                    raise
+                finally:
+                    con.unregister("sc_stream")
+                _run(con, "CREATE TEMP VIEW sc_source AS SELECT * FROM sc_table", "opening the input", plan)
+            elif _materialize(con, plan):
                 # Fewer row groups than threads: one thread would do all the work. A temporary
                 # table (row groups of 122,880 rows) lets every thread take a share.
                 _run(con, f"CREATE TEMP TABLE sc_table AS {_source_sql(plan)}", "reading the input", plan)
@@ -971,7 +1033,7 @@ def _score_duckdb(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt
         checks = _value_checks_sql(plan, *_parquet_proofs(plan))
         dup_join = f"LEFT JOIN (SELECT id FROM sc_ids WHERE total = 0) d ON s.{idx} = d.id" if duplicated else ""
         is_dup = "d.id IS NOT NULL" if duplicated else "false"
-        any_problem = " OR ".join([is_dup, *(test for test, _ in checks)])
+        any_problem = " OR ".join([is_dup, *checks])
         values = typed_features(plan, "s")
         _run(con, f"""
             CREATE TEMP VIEW sc_valid AS
@@ -992,47 +1054,55 @@ def _score_duckdb(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt
         timings["scoring"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        # The rejected rows with their reasons; a cheap test finds them, reasons are built only
-        # for them. Skipped (an empty table of the same columns) when every row was scored.
+        # The rejected rows (a cheap test finds them), worded by the Python engine's own checks.
+        # Skipped (an empty file of the same columns) when every row was scored.
         rejected = duplicated or int(written) != rows_in
-        problems = ",\n      ".join(f"CASE WHEN {test} THEN {problem} END" for test, problem in checks)
-        problems = (f"list_filter([\n{problems}\n], lambda p: p IS NOT NULL)" if checks
-                    else "CAST([] AS STRUCT(kind VARCHAR, text VARCHAR)[])")
+        needed = ", ".join(f"s.{_q(c)}" for c in dict.fromkeys([plan.id_column, *plan.numeric]))
         with _Poller(con, "writing rejects", progress):
-            _run(con, f"""
-                CREATE TEMP TABLE sc_problems AS
-                SELECT s.sc_line AS line, s.{idx} AS id, {is_dup} AS is_dup, {problems} AS problems
-                FROM sc_source s {dup_join}
-                WHERE {any_problem if rejected else 'false'}""", "checking values", plan)
-            duplicate = _problem(_kind_duplicate_id(plan.id_column), _duplicate_text_sql(plan))
-            _run(con, f"""
-                CREATE TEMP TABLE sc_rejected AS
-                WITH dl AS (
-                  SELECT id, count(*) AS n, list(line ORDER BY line) AS lines
-                  FROM sc_problems WHERE is_dup GROUP BY id
-                ), assembled AS (
-                  SELECT p.line, p.id,
-                    CASE WHEN p.is_dup THEN list_prepend({duplicate}, p.problems) ELSE p.problems END AS problems
-                  FROM sc_problems p LEFT JOIN dl ON p.is_dup AND p.id = dl.id
-                )
-                SELECT line, id, array_to_string([x.text FOR x IN problems], '; ') AS reason,
-                       [x.kind FOR x IN problems] AS kinds
-                FROM assembled""", "checking values", plan)
-            _run(con, f"COPY ({_rejects_select(plan, 'sc_rejected')}) TO {_lit(str(rej))} ({_copy_options(rej_fmt)})",
-                 "writing the rejects", plan)
-        by_reason = dict(con.execute(
-            "SELECT kind, count(*) AS n FROM (SELECT unnest(kinds) AS kind FROM sc_rejected) "
-            "GROUP BY kind ORDER BY n DESC, kind").fetchall())
+            found = _run(con, f"SELECT s.sc_line, {needed} FROM sc_source s {dup_join} "
+                              f"WHERE {any_problem if rejected else 'false'} ORDER BY s.sc_line",
+                         "checking values", plan, arrow=True)
+            columns = {c: found.column(c).combine_chunks() for c in found.column_names[1:]}
+            lines = found.column(0).to_numpy()
+            problems, flagged = _python_problems(plan, columns, lines)
+            if not flagged.all():
+                line = int(lines[~flagged][0])
+                raise BatchError(f"{src.path}: line {line}: the DuckDB engine's checks refused a row the reference "
+                                 "checks accept; nothing was written (please report this file)")
+            by_reason = _write_rejects(con, plan, rej, rej_fmt, lines, columns[plan.id_column], problems)
         timings["writing rejects"] = time.perf_counter() - started
-        return rows_in, {k: int(v) for k, v in by_reason.items()}, con
+        return rows_in, by_reason, con
     except BaseException:
         _close(con)
         raise
 
 
+def _write_rejects(con, plan: Plan, rej: Path, rej_fmt: FileFormat, lines: np.ndarray, ids,
+                   problems: list[list[tuple[str, str]]]) -> dict[str, int]:
+    """Write the rejected rows (line, id, reason: the problems' texts joined by ``"; "``),
+    with the writer of the output; return the rejected rows per kind of problem."""
+    import pyarrow as pa
+
+    rejected = np.array([bool(p) for p in problems], dtype=bool)
+    kept = [p for p in problems if p]
+    table = pa.table({
+        "line": pa.array(lines[rejected], type=pa.int64()),
+        "id": ids.filter(pa.array(rejected)),
+        "reason": pa.array(["; ".join(text for _, text in p) for p in kept], type=pa.string()),
+    })
+    con.register("sc_rejected", table)
+    try:
+        _run(con, f"COPY ({_rejects_select(plan, 'sc_rejected')}) TO {_lit(str(rej))} ({_copy_options(rej_fmt)})",
+             "writing the rejects", plan)
+    finally:
+        con.unregister("sc_rejected")
+    counts = Counter(kind for p in kept for kind, _ in p)
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
 # -- the Python engine ------------------------------------------------------------------------
-def _read_python(plan: Plan) -> tuple[dict[str, object], int]:
-    """The required columns of the input: a pyarrow array per column, and the row count."""
+def _read_python(plan: Plan) -> tuple[dict[str, object], np.ndarray]:
+    """The required columns of the input (a pyarrow array per column) and each row's line."""
     import pyarrow as pa
 
     src = plan.source
@@ -1041,39 +1111,30 @@ def _read_python(plan: Plan) -> tuple[dict[str, object], int]:
         import pyarrow.parquet as pq
 
         try:
-            table = pq.read_table(src.path, columns=needed)
+            with open(src.path, "rb") as handle:
+                table = pq.read_table(handle, columns=needed)
         except Exception as error:
             raise DataValidationError(f"{src.path}: cannot read the Parquet file ({_one_line(error)})") from None
-        return {c: table.column(c).combine_chunks() for c in needed}, table.num_rows
-    positions = {c: src.columns.index(c) for c in needed}
-    values: dict[str, list] = {c: [] for c in needed}
-    width = len(src.columns)
-    try:
-        with _open_text(src.path, src.format) as handle:
-            reader = _csv_reader(handle)
-            next(row for row in reader if row)  # the header, read by inspect_input
-            for row in reader:
-                if not row:  # a blank line, as DuckDB skips it
-                    continue
-                if len(row) != width:
-                    raise DataValidationError(f"{src.path}: malformed CSV: line {reader.line_num} has "
-                                              f"{len(row)} fields, the header has {width}")
-                for column, position in positions.items():
-                    cell = row[position]
-                    values[column].append(cell if cell != "" else None)
-    except UnicodeDecodeError as error:
-        raise DataValidationError(f"{src.path}: not UTF-8 text near byte {error.start}; "
-                                  "save the file as UTF-8") from None
-    except csv.Error as error:
-        raise DataValidationError(f"{src.path}: malformed CSV near line {reader.line_num}: {error}") from None
-    except (OSError, EOFError) as error:
-        raise DataValidationError(f"{src.path}: cannot read the file ({_one_line(error)})") from None
-    rows = len(values[needed[0]])
-    return {c: pa.array(v, type=pa.string()) for c, v in values.items()}, rows
+        columns = {}
+        for c in needed:
+            array = table.column(c).combine_chunks()
+            # dictionary-encoded columns are read as their values, as DuckDB reads them
+            columns[c] = array.dictionary_decode() if pa.types.is_dictionary(array.type) else array
+        return columns, np.arange(table.num_rows, dtype=np.int64) + 1
+    parts: dict[str, list] = {c: [] for c in needed}
+    line_parts = []
+    for lines, arrays in csv_dialect.read_batches(src.path, src.format.compression, needed):
+        _check_interrupted()
+        line_parts.append(lines)
+        for c in needed:
+            parts[c].append(arrays[c])
+    lines = np.concatenate(line_parts) if line_parts else np.zeros(0, dtype=np.int64)
+    return {c: pa.concat_arrays(v) if v else pa.array([], pa.string()) for c, v in parts.items()}, lines
 
 
 def _python_problems(plan: Plan, columns: dict, lines: np.ndarray) -> tuple[list[list[tuple[str, str]]], np.ndarray]:
-    """Per row, the list of (kind, text) problems, as the DuckDB engine words them."""
+    """Per row, the list of (kind, text) problems; and which rows have one. The rules the
+    DuckDB engine tests in SQL (:func:`_value_checks_sql`); both engines' reasons are these."""
     n = len(lines)
     problems: list[list[tuple[str, str]]] = [[] for _ in range(n)]
     ids = columns[plan.id_column].to_pylist()
@@ -1112,6 +1173,10 @@ def _python_problems(plan: Plan, columns: dict, lines: np.ndarray) -> tuple[list
             array = columns[name].to_numpy(zero_copy_only=False).astype("float64")
             for i in np.flatnonzero(np.isinf(array)):
                 problems[i].append((_kind_not_finite(name), _text_not_finite(name, "inf" if array[i] > 0 else "-inf")))
+        elif kind == "integer":
+            for i, value in enumerate(columns[name].to_pylist()):
+                if value is not None and abs(value) > EXACT_INTEGER:
+                    problems[i].append((_kind_not_exact(name), _text_not_exact(name, value)))
     rejected = np.array([bool(p) for p in problems], dtype=bool)
     return problems, rejected
 
@@ -1154,9 +1219,8 @@ def _score_python(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt
 
     started = time.perf_counter()
     step("reading", None)
-    columns, rows_in = _read_python(plan)
-    first_line = 2 if plan.source.format.kind == "csv" else 1
-    lines = np.arange(rows_in, dtype=np.int64) + first_line
+    columns, lines = _read_python(plan)
+    rows_in = len(lines)
     timings["reading"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -1180,30 +1244,20 @@ def _score_python(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt
         else:
             scored[column] = pa.array([], type=pa.int64() if column in plan.integer_columns else pa.string())
     sc_scored = pa.table(scored)
-    reasons = [p for p in problems if p]
-    sc_rejected = pa.table({
-        "line": pa.array(lines[rejected]),
-        "id": ids.filter(pa.array(rejected)),
-        "reason": pa.array(["; ".join(text for _, text in p) for p in reasons], type=pa.string()),
-    })
     spill.mkdir(parents=True, exist_ok=True)
     con = _connect(memory_limit, threads, spill, ordered=True)
     try:
         con.register("sc_scored", sc_scored)
-        con.register("sc_rejected", sc_rejected)
         select = _output_select(plan, "sc_scored", "sc_id", "sc_line")
         _run(con, f"COPY (\n{select}\n) TO {_lit(str(out))} ({_copy_options(out_fmt)})", "writing the output", plan)
         timings["scoring"] = time.perf_counter() - started
         started = time.perf_counter()
         step("writing rejects", None)
-        _run(con, f"COPY ({_rejects_select(plan, 'sc_rejected')}) TO {_lit(str(rej))} ({_copy_options(rej_fmt)})",
-             "writing the rejects", plan)
+        by_reason = _write_rejects(con, plan, rej, rej_fmt, lines, ids, problems)
         timings["writing rejects"] = time.perf_counter() - started
     except BaseException:
         _close(con)
         raise
-    counts = Counter(kind for p in reasons for kind, _ in p)
-    by_reason = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
     return rows_in, by_reason, con
 
 

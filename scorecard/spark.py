@@ -47,7 +47,6 @@ quotes); Parquet files are split across tasks.
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import os
 import re
@@ -64,7 +63,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from scorecard import batch
+from scorecard import batch, csv_dialect
 from scorecard.batch import BatchError, FileFormat, Plan, ProgressCallback
 from scorecard.errors import DataValidationError
 
@@ -358,25 +357,23 @@ def _spark_message(error: BaseException) -> str:
     return batch._one_line(message)
 
 
-def _malformed_csv(src: batch.InputFile) -> str | None:
-    """The first malformed row of a CSV, found with Python's reader (the other engines' words)."""
-    width = len(src.columns)
-    reader = None
-    try:
-        with batch._open_text(src.path, src.format) as handle:
-            reader = batch._csv_reader(handle)
-            next(row for row in reader if row)
-            for row in reader:
-                if row and len(row) != width:
-                    return (f"{src.path}: malformed CSV: line {reader.line_num} has {len(row)} fields, "
-                            f"the header has {width}")
-    except UnicodeDecodeError as error:
-        return f"{src.path}: not UTF-8 text near byte {error.start}; save the file as UTF-8"
-    except csv.Error as error:
-        return f"{src.path}: malformed CSV near line {reader.line_num if reader else 1}: {error}"
-    except (OSError, EOFError, StopIteration):
-        return None
-    return None
+def _csv_as_parquet(src: batch.InputFile, columns: list[str], folder: Path) -> tuple[Path, int]:
+    """A CSV input's rows read by :mod:`scorecard.csv_dialect` (the reader of every engine:
+    the same refusals, values and line numbers) into ``folder/input.parquet``: ``sc_line`` and
+    ``columns`` as text. Returns the file and its row count."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "input.parquet"
+    schema = pa.schema([("sc_line", pa.int64()), *((c, pa.string()) for c in columns)])
+    rows = 0
+    with pq.ParquetWriter(target, schema) as writer:
+        for lines, arrays in csv_dialect.read_batches(src.path, src.format.compression, columns):
+            batch._check_interrupted()
+            writer.write_batch(pa.record_batch([pa.array(lines), *(arrays[c] for c in columns)], schema=schema))
+            rows += len(lines)
+    return target, rows
 
 
 class _Cancel:
@@ -416,7 +413,7 @@ def _shown(x: str) -> str:
 def _checks(plan: Plan) -> list[tuple[str, str, str]]:
     """Per check, in the reasons' order: (test that is true on a problem, reason text, kind)."""
     idx = "s." + _q(plan.id_column)
-    checks = [(batch._empty_id_sql(plan, idx), _lit(batch._text_empty_id(plan.id_column)),
+    checks = [(batch._empty_id_sql(plan, idx, trim="trim({x})"), _lit(batch._text_empty_id(plan.id_column)),
                _lit(batch._kind_empty_id(plan.id_column)))]
     for name in plan.numeric:
         x = "s." + _q(name)
@@ -462,6 +459,7 @@ class _Run:
         tag = secrets.token_hex(4)
         self.views = {name: f"scorecard_{name}_{tag}" for name in ("input", "checked")}
         self.tag = f"scorecard-{tag}"
+        self.csv_rows: int | None = None
 
     def act(self, what: str, action):
         """Run a Spark call; its errors become one-line messages."""
@@ -475,10 +473,6 @@ class _Run:
         if batch._INTERRUPTED.is_set():
             return KeyboardInterrupt()
         src = self.plan.source
-        if src.format.kind == "csv" and "MALFORMED" in str(error):
-            located = _malformed_csv(src)
-            if located:
-                return DataValidationError(located)
         return BatchError(f"{src.path}: {what} failed (Spark): {_spark_message(error)}")
 
     def sql(self, text: str, what: str):
@@ -490,24 +484,12 @@ class _Run:
         required = list(dict.fromkeys(plan.required))
         view = self.views["input"]
         if src.format.kind == "csv":
-            from pyspark.sql.types import StringType, StructField, StructType
-
-            wanted = set(required)
-            # Columns the card does not use get neutral names: no header can confuse the reader.
-            schema = StructType([StructField(c if c in wanted else f"sc_extra_{i}", StringType())
-                                 for i, c in enumerate(src.columns)])
-            options = {"header": "true", "sep": ",", "quote": '"', "escape": '"', "multiLine": "true",
-                       "mode": "FAILFAST", "encoding": "UTF-8", "nullValue": "", "enforceSchema": "true",
-                       "ignoreLeadingWhiteSpace": "false", "ignoreTrailingWhiteSpace": "false",
-                       "maxColumns": str(max(20480, len(src.columns) + 1)), "maxCharsPerColumn": "-1"}
-            frame = self.act("opening the input",
-                             lambda: spark.read.format("csv").schema(schema).options(**options).load(_path(src.path)))
+            # Read by the engines' one CSV reader into Parquet beside the output (on the storage
+            # the cluster shares), with each row's line: Spark never parses the CSV itself.
+            converted, self.csv_rows = _csv_as_parquet(src, required, self.work / "input")
+            frame = self.act("opening the input", lambda: spark.read.parquet(_path(converted)))
             frame.createOrReplaceTempView(view)
-            # A CSV file is read by one task (multiLine), so monotonically_increasing_id() numbers
-            # its rows 0, 1, ... in file order (checked on the result); the header is line 1.
-            # Only an empty cell is missing, quoted ("") or not, as in the DuckDB engine.
-            cols = ", ".join(f"nullif({_q(c)}, '') AS {_q(c)}" for c in required)
-            return f"SELECT monotonically_increasing_id() + 2 AS sc_line, {cols} FROM {view}"
+            return f"SELECT * FROM {view}"
         from pyspark.sql import functions as F
 
         # Parquet rows carry their position in the file (the hidden _metadata column, which a
@@ -523,7 +505,7 @@ class _Run:
         plan, idx = self.plan, _q(self.plan.id_column)
         checks = _checks(plan)
         n = batch.SHOWN_LINES
-        is_dup = f"(NOT {batch._empty_id_sql(plan, 's.' + idx)} AND s.sc_n > 1)"
+        is_dup = f"(NOT {batch._empty_id_sql(plan, 's.' + idx, trim='trim({x})')} AND s.sc_n > 1)"
         texts = [f"CASE WHEN {is_dup} THEN {_duplicate_text(plan)} END"]
         kinds = [f"CASE WHEN {is_dup} THEN {_lit(batch._kind_duplicate_id(plan.id_column))} END"]
         texts += [f"CASE WHEN {test} THEN {text} END" for test, text, _ in checks]
@@ -585,7 +567,7 @@ def _parts(folder: Path) -> str:
     files = sorted(str(p) for p in folder.glob("*.parquet"))
     if not files:
         raise BatchError(f"{folder}: Spark wrote no Parquet part")
-    return "read_parquet([" + ", ".join(batch._lit(f) for f in files) + "])"
+    return "read_parquet([" + ", ".join(batch._lit(batch.duckdb_path(f)) for f in files) + "])"
 
 
 def _apply_session_conf(spark, owned: bool) -> dict[str, str | None]:
@@ -672,10 +654,13 @@ def _score_spark(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt:
             rows = _parts(_run_spark(plan, work, master, threads, step))
         step("writing output")
         con = batch._connect(memory_limit, threads, spill / "duckdb", ordered=True)
-        rows_in, first, last = batch._run(con, f"SELECT count(*), min(sc_line), max(sc_line) FROM {rows}",
-                                          "counting the rows", plan).fetchone()
-        expected_first = 2 if plan.source.format.kind == "csv" else 1
-        if rows_in and (first != expected_first or last != first + rows_in - 1):
+        rows_in, first, last, distinct = batch._run(
+            con, f"SELECT count(*), min(sc_line), max(sc_line), count(DISTINCT sc_line) FROM {rows}",
+            "counting the rows", plan).fetchone()
+        # A CSV's lines come from the reader (a blank line or a line break inside quotes leaves a
+        # gap); a Parquet file's rows are numbered 1, 2, ... by Spark.
+        numbered = distinct == rows_in if plan.source.format.kind == "csv" else first == 1 and last == rows_in
+        if rows_in and not numbered:
             raise BatchError(f"{plan.source.path}: Spark numbered the rows {first}..{last} for {rows_in} rows; "
                              "the line numbers would be wrong, so nothing is written")
         # The parts become the output and rejects files, in input order, with the other engines' writer.

@@ -10,6 +10,8 @@ command in a fresh process, as a user does."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import subprocess
 import sys
 from pathlib import Path
@@ -99,20 +101,23 @@ def score_both(source: Path, folder: Path, suffix: str, *options: str) -> dict[s
 
 def test_the_engine_rejects_and_scores_as_duckdb_does(spark, card, test_set, tmp_path):
     """Bad ids, text in numeric columns, an overflowing number: same rejects (line, reason),
-    same scores, same summary, same bytes."""
+    same scores, same summary data, same bytes. The summaries are compared as data, not as
+    the terminal layout (which wraps a path where the terminal's width and the folder's
+    length say)."""
     source, planted = bad_input(test_set, tmp_path)
-    results = score_both(source, tmp_path, "csv")
-    (duck, duck_run), (spark_out, spark_run) = results["duckdb"], results["spark"]
+    results = {engine: batch.score_file(source, tmp_path / f"{engine}.csv", engine=engine)
+               for engine in ("duckdb", "spark")}
+    duck, spark_out = tmp_path / "duckdb.csv", tmp_path / "spark.csv"
     assert spark_out.read_bytes() == duck.read_bytes()
     rejects = tmp_path / "spark.rejects.csv"
     assert rejects.read_bytes() == (tmp_path / "duckdb.rejects.csv").read_bytes()
     assert read_output(rejects)["line"].astype(int).tolist() == [i + 2 for i in sorted(planted)]
-    assert f"500 = {500 - len(planted)} + {len(planted)}" in spark_run.stdout
-    # the summary tables are the same, the engine's name and the time apart
-    keep = [line for line in spark_run.stdout.splitlines() if not line.lstrip().startswith(("engine", "time",
-                                                                                             "output", "rejects"))]
-    assert keep == [line for line in duck_run.stdout.splitlines()
-                    if not line.lstrip().startswith(("engine", "time", "output", "rejects"))]
+    summary = {engine: {k: v for k, v in dataclasses.asdict(r).items()
+                        if k not in ("engine", "seconds", "steps", "output", "rejects")}
+               for engine, r in results.items()}
+    assert summary["spark"] == summary["duckdb"]
+    assert (summary["spark"]["rows_in"], summary["spark"]["rows_scored"], summary["spark"]["rows_rejected"]) == (
+        500, 500 - len(planted), len(planted))
     good = test_set.head(500).drop(index=sorted(planted))
     assert as_text(read_output(spark_out)) == as_text(expected(card, good))
 
@@ -187,7 +192,7 @@ def test_a_malformed_csv_stops_with_its_line(spark, test_set, tmp_path):
     lines[5] += ",extra"
     source.write_text("\n".join(lines) + "\n")
     message = one_red_line(score(source, "-o", tmp_path / "o.csv", "--engine", "spark", code=2))
-    assert "malformed CSV: line 6 has" in message
+    assert "line 6 has 29 fields, the header has 28" in message
     assert not (tmp_path / "o.csv").exists()
 
 
