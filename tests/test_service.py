@@ -561,7 +561,13 @@ def test_serve_without_params_serves_features_only(monkeypatch):
     result = CliRunner().invoke(cli, ["serve", "--no-params", "--host", "0.0.0.0", "--port", "9000"])
     assert result.exit_code == 0, result.output
     app, kwargs = calls[0]
-    assert kwargs == {"host": "0.0.0.0", "port": 9000, "log_level": "info"}
+    http = kwargs.pop("http")   # uvicorn's httptools protocol with the header and body timeouts
+    assert http.__name__ == "TimedHttpToolsProtocol"
+    assert kwargs == {"host": "0.0.0.0", "port": 9000, "log_level": "info", "timeout_keep_alive": 5.0,
+                      "limit_concurrency": 201}
+    assert TestClient(app).get("/health").json()["connections"] == {
+        "enforced": True, "header_timeout": 10.0, "body_timeout": 30.0, "keep_alive_timeout": 5.0,
+        "max_connections": 200}
     assert "/score/application" not in {route.path for route in app.routes}
 
 
