@@ -64,7 +64,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from scorecard import __version__
-from scorecard.application import ApplicationForm
+from scorecard.application import ApplicationForm, NonFiniteFeatureError
 from scorecard.card import UNSEEN_FLAG, Card, load
 from scorecard.connections import (BODY_TIMEOUT, HEADER_TIMEOUT, KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS,
                                    ConnectionLimits)
@@ -292,6 +292,18 @@ def _repeated_ids(records: list[dict]) -> list[dict]:
     return sorted(out, key=lambda item: item["applicant"])
 
 
+def _non_finite(error: NonFiniteFeatureError, records: list[dict], batch: bool) -> list[dict]:
+    """422 items for declared values whose derived feature is not finite: the caller's field
+    and the applicant (position in the list, and id when given)."""
+    out = []
+    for i, field, message in error.problems:
+        given = records[i].get("id")
+        who = (f"applicant {i}" if batch else "applicant") + (f" (id {json.dumps(given)})" if given is not None else "")
+        out.append({"loc": ["body", *([i] if batch else []), field], "applicant": i if batch else 0, "id": given,
+                    "field": field, "type": "not_finite", "msg": f"{who}, field '{field}': {message}"})
+    return out
+
+
 def _check_origins(origins: Sequence[str]) -> list[str]:
     bad = [o for o in origins if o != "*" and not _ORIGIN.match(o)]
     if bad:
@@ -496,6 +508,8 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
                     results = scorer(records)
                 else:
                     results = await run_in_threadpool(scorer, records)
+            except NonFiniteFeatureError as error:   # named by the caller's field and the applicant
+                return JSONResponse({"detail": _non_finite(error, records, batch)[:MAX_ERRORS]}, status_code=422)
             except DataValidationError as error:
                 return _problem(422, "not_covered", str(error))
             repeated = _repeated_ids(records) if batch else []
