@@ -17,6 +17,7 @@ import json
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 
@@ -42,17 +43,24 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_service(*options: str):
-    """``python -m scorecard.service --no-params`` on a free port; yields the port."""
+    """``python -m scorecard.service --no-params`` on a free port; yields the port. Its log
+    must hold no traceback (a timed-out body must not become an error in the app)."""
     port = free_port()
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "scorecard.service", "--no-params", "--host", HOST, "--port", str(port),
          "--log-level", "warning", *options],
-        cwd=ROOT, env=project_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cwd=ROOT, env=project_env(), stdout=subprocess.DEVNULL, stderr=log)
+
+    def text() -> str:
+        log.seek(0)
+        return log.read().decode("utf-8", "replace")
+
     try:
         deadline = time.monotonic() + START_DEADLINE
         while True:
             if process.poll() is not None:
-                raise AssertionError(f"the service stopped: {process.stderr.read().decode()[-3000:]}")
+                raise AssertionError(f"the service stopped: {text()[-3000:]}")
             if time.monotonic() > deadline:
                 raise AssertionError("the service did not start in time")
             try:
@@ -69,7 +77,11 @@ def running_service(*options: str):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-        process.stderr.close()
+        written = text()
+        log.close()
+    closes = [line for line in written.splitlines() if "connection closed" in line]
+    print(f"server log: {len(closes)} connections closed by a timeout, e.g. {closes[:1]}")
+    assert "Traceback" not in written and "Exception in ASGI" not in written, written[-3000:]
 
 
 async def get(port: int, path: str, deadline: float = 5.0) -> tuple[int, bytes]:
