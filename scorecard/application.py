@@ -95,6 +95,16 @@ def _field(name: str, spec: ColumnSpec):
     return Annotated[kind, Field(alias=name, description=description)]
 
 
+class NonFiniteFeatureError(DataValidationError):
+    """Declared values from which a derived feature is not a finite number (e.g. a loan divided
+    by an income of ``1e-320``). ``problems`` holds, per case, the applicant's position, the
+    declared field to blame (the caller's field, never the derived column) and the message."""
+
+    def __init__(self, problems: list[tuple[int, str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"applicant {i}, field '{field}': {message}" for i, field, message in problems))
+
+
 class ApplicationForm:
     """The declared fields a card needs, and how they become its features.
 
@@ -170,9 +180,39 @@ class ApplicationForm:
         """
         frame = self._joined(self._typed(records))
         # As the ETL does: environment first, then the derived features (some divide by it).
+        problems = []
         for name in self.derived:
             frame[name] = derive(frame, name, self.params.features.derived[name])
+            if pd.api.types.is_float_dtype(frame[name]):
+                problems += [self._non_finite(frame, name, i)
+                             for i in np.flatnonzero(np.isinf(frame[name].to_numpy())).tolist()]
+        if problems:
+            raise NonFiniteFeatureError(sorted(problems))
         return frame
+
+    def _non_finite(self, frame: pd.DataFrame, name: str, i: int) -> tuple[int, str, str]:
+        """Which declared field of applicant ``i`` makes the derived ``name`` infinite, and why,
+        in the caller's terms (the fields it sent)."""
+        spec = self.params.features.derived[name]
+        declared = [c for c in dict.fromkeys(c for n in spec.inputs for c in _needed(n, self.params))
+                    if c in self.columns]
+
+        def shown(column: str) -> str:
+            value = float(frame[column].iloc[i])
+            return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+        if spec.kind == "ratio":
+            numerator, denominator = spec.inputs
+            if denominator in self.columns:
+                formula = (f"{numerator} / {denominator} = {shown(numerator)} / {shown(denominator)}"
+                           if numerator in self.columns else f"a value divided by {denominator}")
+                hint = " (send null when the value is not known)" if self.columns[denominator].nullable else ""
+                return (i, denominator, f"{shown(denominator)} is too close to 0 to divide by: {formula} is not a "
+                                        f"finite number{hint}")
+        field = declared[-1] if declared else spec.inputs[-1]
+        others = ", ".join(declared)
+        return (i, field, f"{shown(field) if field in frame else 'this value'} gives a value computed from "
+                          f"{others or field} that is not a finite number")
 
     def _joined(self, frame: pd.DataFrame) -> pd.DataFrame:
         environment = self.params.environment
@@ -263,7 +303,7 @@ class ApplicationForm:
                 spec = self.params.features.derived[name]
                 classify = self._fast["classifiers"].get(name)
                 value = classify(row[spec.inputs[0]]) if classify is not None else self._derive_record(row, spec)
-                if value is None:
+                if value is None or value in (math.inf, -math.inf):   # infinite: features() names the field
                     return None
                 row[name] = value
             out.append(row)

@@ -467,6 +467,16 @@ def serve(
     max_body_bytes: Annotated[int, typer.Option(min=1, help="Request body size limit in bytes.")] = 1_000_000,
     log_level: Annotated[LogLevel, typer.Option(
         help="uvicorn's log level; info logs every request, warning only problems.")] = LogLevel.info,
+    header_timeout: Annotated[float, typer.Option(
+        help="Seconds a connection has to send a request's line and headers (from opening, or from the first "
+             "byte of a next request); then 408 and closed. A deadline: a byte now and then does not extend it."
+    )] = 10.0,
+    body_timeout: Annotated[float, typer.Option(
+        help="Seconds a request's whole body has to arrive after its headers; then 408 and closed.")] = 30.0,
+    keep_alive_timeout: Annotated[float, typer.Option(
+        help="Seconds an idle connection is kept open between two requests.")] = 5.0,
+    max_connections: Annotated[int, typer.Option(
+        help="Connections served at once; a request on one more gets a 503.")] = 200,
 ):
     """Serve the card and the business rules over HTTP until stopped (Ctrl-C).
 
@@ -484,7 +494,9 @@ def serve(
     params_path = None if no_params else params or (service.DEFAULT_PARAMS if service.DEFAULT_PARAMS.is_file() else None)
     try:
         service.serve(card, rules_path, params_path, host=host, port=port, cors_origins=cors_origin or None,
-                      max_applicants=max_applicants, max_body_bytes=max_body_bytes, log_level=log_level.value)
+                      max_applicants=max_applicants, max_body_bytes=max_body_bytes, log_level=log_level.value,
+                      header_timeout=header_timeout, body_timeout=body_timeout,
+                      keep_alive_timeout=keep_alive_timeout, max_connections=max_connections)
     except ScorecardError as error:
         raise _fail(str(error)) from None
 

@@ -32,6 +32,13 @@ and a browser may cache a preflight answer for :data:`CORS_MAX_AGE` seconds. A r
 other origin, or a preflight asking another method or header, gets no
 ``Access-Control-Allow-Origin``.
 
+Slow clients: ``scorecard serve`` closes a connection whose request headers are not complete
+within 10 s (``--header-timeout``) or whose body is not complete within 30 s of its headers
+(``--body-timeout``), answering 408 when it can; an idle kept-alive connection after 5 s
+(``--keep-alive-timeout``); a request beyond 200 connections at once (``--max-connections``)
+gets a 503. See :mod:`scorecard.connections`; ``GET /health`` reports them under
+``connections``.
+
 Run it with ``python -m scorecard.service --port 8000`` (127.0.0.1 unless ``--host`` says
 otherwise).
 """
@@ -54,10 +61,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from scorecard import __version__
-from scorecard.application import ApplicationForm
+from scorecard.application import ApplicationForm, NonFiniteFeatureError
 from scorecard.card import UNSEEN_FLAG, Card, load
+from scorecard.connections import (BODY_TIMEOUT, HEADER_TIMEOUT, KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS,
+                                   ConnectionLimits)
 from scorecard.errors import DataValidationError, ScorecardError
 from scorecard.rules import DEFAULT_RULES, PROJECT_ROOT, check_against_card, load_rules
 
@@ -282,6 +292,18 @@ def _repeated_ids(records: list[dict]) -> list[dict]:
     return sorted(out, key=lambda item: item["applicant"])
 
 
+def _non_finite(error: NonFiniteFeatureError, records: list[dict], batch: bool) -> list[dict]:
+    """422 items for declared values whose derived feature is not finite: the caller's field
+    and the applicant (position in the list, and id when given)."""
+    out = []
+    for i, field, message in error.problems:
+        given = records[i].get("id")
+        who = (f"applicant {i}" if batch else "applicant") + (f" (id {json.dumps(given)})" if given is not None else "")
+        out.append({"loc": ["body", *([i] if batch else []), field], "applicant": i if batch else 0, "id": given,
+                    "field": field, "type": "not_finite", "msg": f"{who}, field '{field}': {message}"})
+    return out
+
+
 def _check_origins(origins: Sequence[str]) -> list[str]:
     bad = [o for o in origins if o != "*" and not _ORIGIN.match(o)]
     if bad:
@@ -304,12 +326,17 @@ def cors_policy(origins: Sequence[str]) -> dict:
 def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DEFAULT_RULES, *,
                params_path: str | Path | None = DEFAULT_PARAMS,
                cors_origins: Sequence[str] = (), max_applicants: int = MAX_APPLICANTS,
-               max_body_bytes: int = MAX_BODY_BYTES, n_reasons: int = 4) -> FastAPI:
+               max_body_bytes: int = MAX_BODY_BYTES, n_reasons: int = 4,
+               connection_limits: ConnectionLimits | None = None) -> FastAPI:
     """The scoring service for one card and one rules file, both checked now.
 
     ``params_path`` (the card's params.yaml) enables ``POST /score/application``: declared
     application fields in, features derived and environment joined by the service. None
     serves ``POST /score`` only.
+
+    ``connection_limits`` are the timeouts and connection limit the server enforces
+    (:func:`serve` passes the ones it runs uvicorn with), reported by ``GET /health``; None
+    reports that this app alone does not enforce any.
 
     Raises
     ------
@@ -343,6 +370,10 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
                      f"business rules {rules.version}. Every answer names the card and rules versions."),
     )
     cors = cors_policy(origins)
+    connections = ({"enforced": True, **connection_limits.as_dict()} if connection_limits is not None else
+                   {"enforced": False, "note": "no timeouts or connection limit set by this app: scorecard serve "
+                                               "sets them (--header-timeout, --body-timeout, --keep-alive-timeout, "
+                                               "--max-connections)"})
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=list(CORS_METHODS),
                            allow_headers=list(CORS_HEADERS), allow_credentials=False, max_age=CORS_MAX_AGE)
@@ -424,13 +455,17 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
                                                    "applicants per request): send them in several requests",
                             limit=max_body_bytes)
         chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_body_bytes:
-                return _problem(413, "body_too_large", f"request body is over the limit of {max_body_bytes} bytes "
-                                                       f"(and of at most {max_applicants} applicants per request): "
-                                                       "send them in several requests", limit=max_body_bytes)
-            chunks.append(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > max_body_bytes:
+                    return _problem(413, "body_too_large", f"request body is over the limit of {max_body_bytes} "
+                                                           f"bytes (and of at most {max_applicants} applicants per "
+                                                           "request): send them in several requests",
+                                    limit=max_body_bytes)
+                chunks.append(chunk)
+        except ClientDisconnect:   # the client left, or the body timeout closed the connection
+            return _problem(408, "body_incomplete", "the connection closed before the request body was complete")
         body = b"".join(chunks)
         try:
             data = json.loads(body, parse_constant=_reject_constant, object_pairs_hook=_object_without_duplicates)
@@ -473,6 +508,8 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
                     results = scorer(records)
                 else:
                     results = await run_in_threadpool(scorer, records)
+            except NonFiniteFeatureError as error:   # named by the caller's field and the applicant
+                return JSONResponse({"detail": _non_finite(error, records, batch)[:MAX_ERRORS]}, status_code=422)
             except DataValidationError as error:
                 return _problem(422, "not_covered", str(error))
             repeated = _repeated_ids(records) if batch else []
@@ -524,7 +561,7 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
         return {"status": "ok", "model_version": card.version, "card_name": card.document["name"],
                 "rules_version": rules.version, "rules_sha256": rules.sha256, "service_version": __version__,
                 "max_applicants": max_applicants, "max_body_bytes": max_body_bytes, "cors": cors,
-                "warnings": warnings}
+                "connections": connections, "warnings": warnings}
 
     return app
 
@@ -532,10 +569,14 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
 def serve(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DEFAULT_RULES,
           params_path: str | Path | None = DEFAULT_PARAMS, *, host: str = "127.0.0.1", port: int = 8000,
           cors_origins: Sequence[str] | None = None, max_applicants: int = MAX_APPLICANTS,
-          max_body_bytes: int = MAX_BODY_BYTES, log_level: str = "info") -> None:
+          max_body_bytes: int = MAX_BODY_BYTES, log_level: str = "info",
+          header_timeout: float = HEADER_TIMEOUT, body_timeout: float = BODY_TIMEOUT,
+          keep_alive_timeout: float = KEEP_ALIVE_TIMEOUT, max_connections: int = MAX_CONNECTIONS) -> None:
     """Check the card, rules and params, then serve until stopped (uvicorn).
 
     ``cors_origins`` None reads ``$SCORECARD_CORS_ORIGINS`` (comma-separated; none when unset).
+    ``header_timeout``, ``body_timeout``, ``keep_alive_timeout`` (seconds) and
+    ``max_connections``: see :mod:`scorecard.connections`.
 
     Raises
     ------
@@ -546,13 +587,15 @@ def serve(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DEFAULT
         raise ScorecardError(f"port must be between 1 and 65535, got {port}")
     if max_applicants < 1 or max_body_bytes < 1:
         raise ScorecardError("max applicants and max body bytes must be positive")
+    limits = ConnectionLimits(header_timeout=header_timeout, body_timeout=body_timeout,
+                              keep_alive_timeout=keep_alive_timeout, max_connections=max_connections)
     if cors_origins is None:
         cors_origins = [o.strip() for o in os.environ.get(CORS_ENV, "").split(",") if o.strip()]
     app = create_app(card_path, rules_path, params_path=params_path, cors_origins=cors_origins,
-                     max_applicants=max_applicants, max_body_bytes=max_body_bytes)
+                     max_applicants=max_applicants, max_body_bytes=max_body_bytes, connection_limits=limits)
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, **limits.uvicorn_options())
 
 
 def main(argv: Sequence[str] | None = None) -> None:

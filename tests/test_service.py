@@ -561,7 +561,13 @@ def test_serve_without_params_serves_features_only(monkeypatch):
     result = CliRunner().invoke(cli, ["serve", "--no-params", "--host", "0.0.0.0", "--port", "9000"])
     assert result.exit_code == 0, result.output
     app, kwargs = calls[0]
-    assert kwargs == {"host": "0.0.0.0", "port": 9000, "log_level": "info"}
+    http = kwargs.pop("http")   # uvicorn's httptools protocol with the header and body timeouts
+    assert http.__name__ == "TimedHttpToolsProtocol"
+    assert kwargs == {"host": "0.0.0.0", "port": 9000, "log_level": "info", "timeout_keep_alive": 5.0,
+                      "limit_concurrency": 201}
+    assert TestClient(app).get("/health").json()["connections"] == {
+        "enforced": True, "header_timeout": 10.0, "body_timeout": 30.0, "keep_alive_timeout": 5.0,
+        "max_connections": 200}
     assert "/score/application" not in {route.path for route in app.routes}
 
 
@@ -647,6 +653,34 @@ def test_application_state_the_data_do_not_cover_is_named(app_client):
     message = response.json()["detail"][0]["msg"]
     print(message)
     assert message.startswith("applicant 1: column 'addr_state'") and "'ZZ'" in message
+
+
+@pytest.mark.parametrize("field, value, sent", [
+    ("annual_inc", 1e-320, "loan_amnt / annual_inc = 10000 / 1e-320"),
+    ("annual_inc", 5e-324, "loan_amnt / annual_inc = 10000 / 5e-324"),
+    ("total_acc", 1e-320, "open_acc / total_acc = 8 / 1e-320"),
+])
+def test_a_value_that_makes_a_derived_feature_infinite_is_named_by_the_callers_field(app_client, field, value, sent):
+    """1e-320 passes the schema (above 0) but 10000 / 1e-320 is infinite: the 422 names the field
+    the caller sent and the applicant (position and id), not the derived column (loan_to_income,
+    open_to_total_acc), both on one application and in a list (frame path and per-record path)."""
+    one = app_client.post("/score/application", json={**APPLICATION, field: value})
+    many = app_client.post("/score/application",
+                           json=[APPLICATION, {**APPLICATION, "id": "A-2", field: value}, {**APPLICATION, "id": None},
+                                 {**APPLICATION, "id": None, field: value}])
+    for response in (one, many):
+        print(response.json())
+        assert response.status_code == 422, response.text
+        assert "loan_to_income" not in response.text and "open_to_total_acc" not in response.text
+    [single] = one.json()["detail"]
+    assert single["field"] == field and single["loc"] == ["body", field] and single["id"] == "A-1"
+    assert single["msg"].startswith(f"applicant (id \"A-1\"), field '{field}': {value!r} is too close to 0")
+    assert sent in single["msg"]
+    listed = many.json()["detail"]
+    assert [(d["applicant"], d["id"], d["loc"]) for d in listed] == [(1, "A-2", ["body", 1, field]),
+                                                                     (3, None, ["body", 3, field])]
+    assert listed[0]["msg"].startswith(f"applicant 1 (id \"A-2\"), field '{field}'")
+    assert listed[1]["msg"].startswith(f"applicant 3, field '{field}'")
 
 
 def test_application_unseen_category_is_scored_and_flagged(app_client):
