@@ -41,9 +41,10 @@ def test_files(test_set, tmp_path_factory) -> dict[str, object]:
     return files
 
 
-def cli(*args: str):
-    """Run the command in-process; stdout and stderr apart."""
-    result = CliRunner().invoke(app, [str(a) for a in args])
+def cli(*args: str, columns: int | None = None):
+    """Run the command in-process; stdout and stderr apart. ``columns``: the terminal's width
+    for this run (help panels truncate option names in a narrow terminal)."""
+    result = CliRunner().invoke(app, [str(a) for a in args], env=None if columns is None else {"COLUMNS": str(columns)})
     assert "Traceback" not in result.output, result.output
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
@@ -573,11 +574,11 @@ def test_validate_card(card, root, tmp_path):
 
 
 def test_help_is_there_for_a_newcomer():
-    result = cli("--help")
+    result = cli("--help", columns=120)
     assert result.exit_code == 0
     for word in ("score", "sql", "validate-card", "scorecard.json"):
         assert word in result.stdout
-    result = cli("score", "--help")
+    result = cli("score", "--help", columns=120)
     assert result.exit_code == 0
     for word in ("--output", "--engine", "--rejects", "--id-column", "--reasons", "rejected"):
         assert word in result.stdout
