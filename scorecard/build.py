@@ -56,7 +56,9 @@ def build_card(params: Params, bins: dict, model: FittedModel, inputs: list[dict
     low = base_points + sum(min(b["points"] for b in f["bins"]) for f in features)
     high = base_points + sum(max(b["points"] for b in f["bins"]) for f in features)
     version_hash = cardlib.content_hash(params.digest(), *(i["sha256"] for i in inputs), __version__)
-    return {
+    # The points above come from the unrounded fit; the document carries its floats at a stated
+    # precision (edges exact) so that the same fit gives the same bytes on every machine.
+    return cardlib.round_card_floats({
         "$schema": "scorecard.schema.json",
         "schema_version": cardlib.SCHEMA_VERSION,
         "model_version": version_hash[:16],
@@ -87,7 +89,7 @@ def build_card(params: Params, bins: dict, model: FittedModel, inputs: list[dict
         },
         "score_range": {"min": low, "max": high},
         "features": features,
-    }
+    })
 
 
 def pipeline_points(woe: pd.DataFrame, model: FittedModel, scaling: Scaling) -> pd.DataFrame:
@@ -134,5 +136,5 @@ def run(params: Params, root: str | Path = ".", processed_dir: str | Path = "dat
         "selection_log": model.selection_log.to_dict("records"),
         "candidates": bins["selected"],
     }
-    (out / MODEL_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    (out / MODEL_FILE).write_text(json.dumps(cardlib.round_floats(report), indent=2) + "\n")
     return ScorecardResult(model, card, vif, scores)

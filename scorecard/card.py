@@ -120,6 +120,42 @@ def validate(card: dict) -> None:
         raise CardError("invalid scorecard: " + "; ".join(problems))
 
 
+#: Significant digits of every float the card and metrics.json carry, except the decision
+#: values below (see :func:`round_floats`).
+FLOAT_DIGITS = 12
+#: Keys of a bin whose numbers decide which bin a value falls in: written exactly as the binning
+#: produced them (every scorer compares with these very numbers), never rounded.
+DECISION_KEYS = frozenset({"lower", "upper", "values"})
+
+
+def round_floats(value, digits: int = FLOAT_DIGITS, keep: frozenset = frozenset()):
+    """``value`` with every float rounded to ``digits`` significant digits (recursively through
+    dicts, lists and tuples; ints, bools, strings and None unchanged; a dict entry whose key is
+    in ``keep`` is left exactly as it is).
+
+    Why: a fit's last digits depend on the BLAS kernel and its threads, so the exact floats of
+    the same fit differ between machines; rounded to 12 significant digits they are the same,
+    and the files that carry them are byte-identical. The integer points are computed from the
+    unrounded values before this is applied, so rounding never changes a point.
+    """
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}") if math.isfinite(value) else value
+    if isinstance(value, np.floating):
+        return round_floats(float(value), digits, keep)
+    if isinstance(value, Mapping):
+        return {k: (v if k in keep else round_floats(v, digits, keep)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [round_floats(v, digits, keep) for v in value]
+    return value
+
+
+def round_card_floats(card: dict) -> dict:
+    """The card with its floats at :data:`FLOAT_DIGITS` significant digits: coefficients,
+    intercept, factor, offset, WoE, IV, rates. Bin edges and special values
+    (:data:`DECISION_KEYS`) stay exact: rounding an edge could move a value to another bin."""
+    return round_floats(card, keep=DECISION_KEYS)
+
+
 def dumps(card: dict) -> str:
     """Canonical text of a card: the same card always gives the same bytes."""
     return json.dumps(card, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

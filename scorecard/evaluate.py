@@ -145,15 +145,19 @@ def evaluate(card: Card, train: pd.DataFrame, test: pd.DataFrame, params: Params
 
 
 def metrics_document(result: dict, card: Card) -> dict:
-    """The content of ``metrics.json`` (what ``dvc metrics show`` reads)."""
-    return {
+    """The content of ``metrics.json`` (what ``dvc metrics show`` reads): every float at the
+    card's precision (:func:`scorecard.card.round_floats`; the metrics are also rounded to six
+    decimals where they are computed)."""
+    from scorecard.card import round_floats
+
+    return round_floats({
         "model_version": card.version,
         "train": result["metrics"]["train"],
         "test": result["metrics"]["test"],
         "stability": {"psi_score": result["psi_score"],
                       "csi_max": float(result["csi"]["csi"].max()),
                       "csi": dict(zip(result["csi"]["feature"], result["csi"]["csi"]))},
-    }
+    })
 
 
 def run(params: Params, card: Card, processed_dir: str | Path = "data/processed",

@@ -209,3 +209,40 @@ def test_points_scores_and_reasons_pinned_on_a_tiny_card():
     assert reasons["reason_2"].tolist() == [None, None, "R02", "R02"]
     assert reasons["reason_2_points_lost"].tolist() == [0, 0, 30, 20]
     assert card.apply(frame)[cardlib.UNSEEN_FLAG].tolist() == ["", "", "home", ""]
+
+
+def test_round_floats_keeps_decision_values_exact():
+    bin_ = {"id": 0, "kind": "range", "lower": 0.21550000458955765, "upper": None, "count": 3,
+            "woe": 0.36691480419274214, "event_rate": 0.109385, "points": 12, "lower_inclusive": True}
+    special = {"kind": "special", "values": [0.1234567890123456], "woe": -1.7316183451569735}
+    rounded = cardlib.round_card_floats({"scaling": {"intercept": -1.7316183451569733, "base_points": 537},
+                                         "features": [{"coefficient": -0.6805260920692431, "bins": [bin_, special]}]})
+    assert rounded["scaling"] == {"intercept": -1.73161834516, "base_points": 537}
+    assert rounded["features"][0]["coefficient"] == -0.680526092069
+    assert rounded["features"][0]["bins"][0] == {**bin_, "woe": 0.366914804193}
+    assert rounded["features"][0]["bins"][1] == {**special, "woe": -1.73161834516}
+    # The last-digit difference of the issue is gone after rounding.
+    assert cardlib.round_floats(-1.7316183451569735) == cardlib.round_floats(-1.7316183451569733)
+    assert cardlib.round_floats([1.0, 2, True, None, "x", float("nan")])[:5] == [1.0, 2, True, None, "x"]
+
+
+def test_committed_card_floats_are_at_the_stated_precision(root):
+    """Every float of the card but the bin edges and special values has at most
+    FLOAT_DIGITS significant digits; the committed metrics.json too."""
+    def floats(value, path=""):
+        if isinstance(value, float):
+            yield path, value
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key not in cardlib.DECISION_KEYS:
+                    yield from floats(item, f"{path}/{key}")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                yield from floats(item, f"{path}/{i}")
+
+    for name in ("scorecard/scorecard.json", "metrics.json"):
+        document = json.loads((root / name).read_text())
+        found = list(floats(document))
+        assert found, name
+        long = [(path, v) for path, v in found if float(f"{v:.{cardlib.FLOAT_DIGITS}g}") != v]
+        assert not long, (name, long[:5])
