@@ -50,19 +50,24 @@ What a run guarantees
 
 How values are read
 -------------------
-* **CSV**: UTF-8 (a byte-order mark is allowed), comma-separated, ``"`` quotes (``""`` inside
-  quotes), one header line. Every cell is read as text; only an empty cell is missing
-  (``NA``, ``null`` or ``NaN`` are text, so in a numeric column they are rejected). A
-  number is written as ``[+-]digits[.digits][e[+-]digits]`` with optional spaces around it
-  (``1_000``, ``0x10``, ``1,5``, ``inf`` or ``nan`` are not numbers). A row with too many or
-  too few fields, an unclosed quote or bytes that are not UTF-8 stop the run with the line.
-  Compressed input: name it ``.csv.gz``.
-* **Parquet**: columns keep their types. A numeric feature may be an integer, decimal or
-  floating-point column (NaN is missing, infinity is rejected) or a text column (read as in
-  CSV). A categorical feature may be text, integer or floating-point.
-* **Line numbers** (``line`` in the rejects file): in a CSV the header is line 1 and the first
-  row line 2 (a field holding a line break, or a blank line, makes later numbers count rows
-  rather than physical lines); in a Parquet file the first row is 1.
+* **CSV**: the dialect of :mod:`scorecard.csv_dialect` (RFC 4180 stated exactly), read by its
+  one reader for every engine: no quirk of a file can be read two ways. Every cell is text;
+  only an empty cell is missing (``NA``, ``null`` or ``NaN`` are text, so in a numeric column
+  they are rejected). A number is written as ``[+-]digits[.digits][e[+-]digits]`` with
+  optional spaces around it (``1_000``, ``0x10``, ``1,5``, ``inf`` or ``nan`` are not
+  numbers). What the dialect refuses (a row with too many or too few fields, a quote inside an
+  unquoted value, an unclosed quote, a lone CR, a NUL, bytes that are not UTF-8, damaged gzip
+  data) stops the run with the file and line. Compressed input: name it ``.csv.gz``.
+* **Parquet**: columns keep their types. A numeric feature may be an integer (int8 to int64;
+  a value beyond +/-2^53 cannot be held exactly and is rejected), decimal or floating-point
+  column (float16 to float64; NaN is missing, infinity is rejected) or a text column (numbers
+  written as in CSV; null is missing, an empty string is not a number). A categorical feature
+  may be text, integer or floating-point; dictionary-encoded columns are read as their values.
+* **Line numbers** (``line`` in the rejects file): in a CSV, physical lines (the header is
+  line 1; a row holding a line break inside quotes is numbered by its first line); in a
+  Parquet file the first row is 1.
+* **Paths** are literal: a name holding ``[``, ``*`` or ``?`` is that file, never a pattern
+  (:func:`duckdb_path`).
 
 Output columns
 --------------
