@@ -297,6 +297,8 @@ NUMBER_SPELLINGS = ["1e3", "+.5", "1.", "-0", " 12 ", "0x10", "1_000", "1,5", "i
                     ".", "", "  ", "00012", "1.0000000000000000000001", "+", "--1", "1e+0300"]
 TEXT_SPELLINGS = ["", " ", "car", " car", "car ", "Car", "ca\u00a0r", "ca,r", 'ca"r', "ca\nr", "ca\r\nr", "é€😀",
                   "\ufeffcar", "credit_card", "other", "36", " 36", "36 months", "x" * 300, "\t", "\u00a0"]
+#: Ids that are empty, or only look empty: the engines must agree on which is which.
+ID_SPELLINGS = ["", " ", "   ", "\u00a0", " \u00a0", "\t", "\u200b", "\u3000", " 7", "7 "]
 NAMES = ["applicants.csv", "june[final].csv", "q?.csv", "a*b.csv", "$(echo x) 'y'.csv", "ñandú {1}.csv",
          "data.csv.gz", "[x].csv.gz", "p.parquet", "p[1].parquet"]
 
@@ -319,7 +321,7 @@ def odd_file(draw, base: pd.DataFrame, numeric: list[str], categorical: list[str
         pool = NUMBER_SPELLINGS if column in numeric else TEXT_SPELLINGS
         frame.loc[row, column] = draw(st.sampled_from(pool + [frame.loc[draw(st.integers(0, n - 1)), column]]))
     if draw(st.booleans()):  # a duplicated or empty id
-        frame.loc[draw(st.integers(0, n - 1)), ID] = draw(st.sampled_from(["", frame.loc[0, ID], " "]))
+        frame.loc[draw(st.integers(0, n - 1)), ID] = draw(st.sampled_from(ID_SPELLINGS + [frame.loc[0, ID]]))
     name = draw(st.sampled_from(NAMES))
     if name.endswith(".parquet"):
         return name, ("parquet", frame, draw(st.sampled_from(["text", "typed", "dictionary"])))
