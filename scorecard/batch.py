@@ -1062,24 +1062,35 @@ def _score_duckdb(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt
         # The rejected rows (a cheap test finds them), worded by the Python engine's own checks.
         # Skipped (an empty file of the same columns) when every row was scored.
         rejected = duplicated or int(written) != rows_in
-        needed = ", ".join(f"s.{_q(c)}" for c in dict.fromkeys([plan.id_column, *plan.numeric]))
         with _Poller(con, "writing rejects", progress):
-            found = _run(con, f"SELECT s.sc_line, {needed} FROM sc_source s {dup_join} "
-                              f"WHERE {any_problem if rejected else 'false'} ORDER BY s.sc_line",
-                         "checking values", plan, arrow=True)
-            columns = {c: found.column(c).combine_chunks() for c in found.column_names[1:]}
-            lines = found.column(0).to_numpy()
-            problems, flagged = _python_problems(plan, columns, lines)
-            if not flagged.all():
-                line = int(lines[~flagged][0])
-                raise BatchError(f"{src.path}: line {line}: the DuckDB engine's checks refused a row the reference "
-                                 "checks accept; nothing was written (please report this file)")
-            by_reason = _write_rejects(con, plan, rej, rej_fmt, lines, columns[plan.id_column], problems)
+            by_reason = _reject_rows(con, plan, f"SELECT s.sc_line, {_reject_columns(plan, 's')} FROM sc_source s "
+                                                f"{dup_join} WHERE {any_problem if rejected else 'false'}", rej, rej_fmt)
         timings["writing rejects"] = time.perf_counter() - started
         return rows_in, by_reason, con
     except BaseException:
         _close(con)
         raise
+
+
+def _reject_columns(plan: Plan, alias: str) -> str:
+    """The columns a rejected row's reason is worded from: the id and the numeric features."""
+    return ", ".join(f"{alias}.{_q(c)}" for c in dict.fromkeys([plan.id_column, *plan.numeric]))
+
+
+def _reject_rows(con, plan: Plan, rows_sql: str, rej: Path, rej_fmt: FileFormat) -> dict[str, int]:
+    """Word and write the rejects of any engine: ``rows_sql`` selects ``sc_line`` and
+    :func:`_reject_columns` of exactly the rows the engine's SQL checks refused; their reasons
+    are worded by :func:`_python_problems` (so every engine gives the same text), which must
+    find a problem in each. Returns the rejected rows per kind of problem."""
+    found = _run(con, f"SELECT * FROM ({rows_sql}) ORDER BY sc_line", "checking values", plan, arrow=True)
+    columns = {c: found.column(c).combine_chunks() for c in found.column_names[1:]}
+    lines = found.column(0).to_numpy()
+    problems, flagged = _python_problems(plan, columns, lines)
+    if not flagged.all():
+        line = int(lines[~flagged][0])
+        raise BatchError(f"{plan.source.path}: line {line}: the engine's checks refused a row the reference checks "
+                         "accept; nothing was written (please report this file)")
+    return _write_rejects(con, plan, rej, rej_fmt, lines, columns[plan.id_column], problems)
 
 
 def _write_rejects(con, plan: Plan, rej: Path, rej_fmt: FileFormat, lines: np.ndarray, ids,

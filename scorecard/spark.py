@@ -7,15 +7,20 @@ values, the same atomic publication and the same :class:`~scorecard.batch.BatchR
 
 How a run goes
 --------------
-1. One Spark job reads the input, numbers its rows as the DuckDB engine does (CSV: the header
-   is line 1; Parquet: the first row is line 1), checks every row (empty or repeated id, text
-   that is not a number, infinity: the same reasons, word for word), scores every row with
-   the card's statement :func:`scorecard.sql.to_sql` ``(dialect="spark")`` and writes Parquet
-   parts into the run's hidden folder beside the output.
-2. An embedded DuckDB combines the parts into the single output file (valid rows) and the
-   rejects file, in input order, with the writer the other engines use: a CSV output is the
-   same bytes the DuckDB engine writes. Both are renamed into place at the very end
-   (:func:`scorecard.batch.score_file` does the publishing and the summary).
+1. A CSV input is read by the engines' one CSV reader (:mod:`scorecard.csv_dialect`: the
+   same refusals, values and line numbers as the other engines) into a Parquet copy, with each
+   row's line, in the run's hidden folder beside the output; Spark never parses the CSV. A
+   Parquet input is read by Spark itself (the first row is line 1).
+2. One Spark job checks every row (empty or repeated id, text that is not a number, infinity,
+   an integer beyond +/-2^53: the rules of the other engines), scores every row with the
+   card's statement :func:`scorecard.sql.to_sql` ``(dialect="spark")`` and writes Parquet
+   parts into the run's hidden folder.
+3. An embedded DuckDB combines the parts into the single output file (valid rows), in input
+   order, with the writer the other engines use: a CSV output is the same bytes the DuckDB
+   engine writes. The rejected rows' reasons are worded from the input by the same Python
+   code as for the other engines (:func:`scorecard.batch._reject_rows`). Both files are
+   renamed into place at the very end (:func:`scorecard.batch.score_file` does the
+   publishing and the summary).
 
 The session
 -----------
@@ -37,12 +42,10 @@ A local session needs a Java runtime, 17 or 21 (``scripts/setup.sh`` installs De
 ``JAVA_HOME``, then in the file ``.java-home`` of the virtual environment (written by the
 set-up), then ``java`` on the ``PATH``, then ``/usr/lib/jvm``.
 
-How values are read: as in the DuckDB engine (see :mod:`scorecard.batch`). Differences, all on
-malformed files: a CSV row with too many or too few fields, or an unclosed quote, stops the
-run with its line as in the other engines (the line is found by a second, Python, pass over
-the file once Spark has failed), but bytes that are not UTF-8 are read as U+FFFD instead of
-stopping the run. A CSV file is read by one Spark task (it may hold line breaks inside
-quotes); Parquet files are split across tasks.
+How values are read: as in the other engines (see :mod:`scorecard.batch` and
+:mod:`scorecard.csv_dialect`); ``tests/test_odd_files.py`` checks that Spark writes the Python
+engine's bytes, or refuses with its message, on 40 generated odd files. Parquet files are
+split across tasks.
 """
 
 from __future__ import annotations
@@ -405,40 +408,24 @@ def _lit(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _shown(x: str) -> str:
-    return (f"concat({_lit(chr(39))}, CASE WHEN char_length({x}) > {batch.SHOWN_CHARS} "
-            f"THEN concat(substring({x}, 1, {batch.SHOWN_CHARS}), '...') ELSE {x} END, {_lit(chr(39))})")
-
-
-def _checks(plan: Plan) -> list[tuple[str, str, str]]:
-    """Per check, in the reasons' order: (test that is true on a problem, reason text, kind)."""
+def _checks(plan: Plan) -> list[str]:
+    """The row checks as Spark SQL tests (true = a problem): the rules of
+    :func:`scorecard.batch._python_problems`, which words the reasons of the rows they find
+    (:func:`scorecard.batch._reject_rows`), as for the other engines."""
     idx = "s." + _q(plan.id_column)
-    checks = [(batch._empty_id_sql(plan, idx, trim="trim({x})"), _lit(batch._text_empty_id(plan.id_column)),
-               _lit(batch._kind_empty_id(plan.id_column)))]
+    checks = [batch._empty_id_sql(plan, idx, trim="trim({x})")]  # Spark's trim removes spaces only
     for name in plan.numeric:
         x = "s." + _q(name)
         kind = plan.kind(name)
-        not_number, not_finite = batch._kind_not_number(name), batch._kind_not_finite(name)
         if kind == "text":
             is_number = f"({x} RLIKE {_lit(NUMBER_REGEX)})"
             is_finite = f"coalesce(abs(try_cast(trim({x}) AS DOUBLE)) < {INFINITY}, false)"
-            text = (f"CASE WHEN NOT {is_number} THEN concat({_lit(batch._text_not_number(name, ''))}, {_shown(x)}) "
-                    f"ELSE concat({_lit(batch._text_not_finite(name, ''))}, {_shown(x)}) END")
-            checks.append((f"({x} IS NOT NULL AND NOT ({is_number} AND {is_finite}))", text,
-                           f"CASE WHEN NOT {is_number} THEN {_lit(not_number)} ELSE {_lit(not_finite)} END"))
+            checks.append(f"({x} IS NOT NULL AND NOT ({is_number} AND {is_finite}))")
         elif kind == "floating":
-            shown = f"CASE WHEN {x} > 0 THEN 'inf' ELSE '-inf' END"
-            checks.append((f"coalesce(abs({x}) = {INFINITY}, false)",
-                           f"concat({_lit(batch._text_not_finite(name, ''))}, {shown})", _lit(not_finite)))
+            checks.append(f"coalesce(abs({x}) = {INFINITY}, false)")
+        elif kind == "integer":
+            checks.append(f"coalesce({x} > {batch.EXACT_INTEGER} OR {x} < -{batch.EXACT_INTEGER}, false)")
     return checks
-
-
-def _duplicate_text(plan: Plan) -> str:
-    n, shown = batch.SHOWN_LINES, _shown(f"CAST(s.{_q(plan.id_column)} AS STRING)")
-    return (f"concat({_lit(f'column {chr(39)}{plan.id_column}{chr(39)}: id ')}, {shown}, ' is not unique: ', "
-            f"CAST(s.sc_n AS STRING), ' rows share it (lines ', "
-            f"array_join(transform(s.sc_lines, l -> CAST(l AS STRING)), ', '), "
-            f"CASE WHEN s.sc_n > {n} THEN concat(' and ', CAST(s.sc_n - {n} AS STRING), ' more') ELSE '' END, ')')")
 
 
 def _path(path: Path, read: bool = True) -> str:
@@ -500,39 +487,23 @@ class _Run:
         return f"SELECT * FROM {view}"
 
     def checked_sql(self, source: str) -> str:
-        """Every row with ``sc_reason`` (NULL when valid), ``sc_kinds`` and the features typed
-        for the card's SQL, its key a struct (line, id, reason, kinds)."""
+        """Every row with ``sc_problem`` (true when a check fails: the row is rejected, and its
+        reason worded afterwards from the input) and the features typed for the card's SQL,
+        its key a struct (line, id, problem)."""
         plan, idx = self.plan, _q(self.plan.id_column)
-        checks = _checks(plan)
-        n = batch.SHOWN_LINES
         is_dup = f"(NOT {batch._empty_id_sql(plan, 's.' + idx, trim='trim({x})')} AND s.sc_n > 1)"
-        texts = [f"CASE WHEN {is_dup} THEN {_duplicate_text(plan)} END"]
-        kinds = [f"CASE WHEN {is_dup} THEN {_lit(batch._kind_duplicate_id(plan.id_column))} END"]
-        texts += [f"CASE WHEN {test} THEN {text} END" for test, text, _ in checks]
-        kinds += [f"CASE WHEN {test} THEN {kind} END" for test, _, kind in checks]
-        any_problem = " OR ".join([is_dup, *(test for test, _, _ in checks)])
+        any_problem = " OR ".join([is_dup, *_checks(plan)])
         values = batch.typed_features(plan, "s", quote=_q)
         return f"""
             WITH sc_numbered AS (
               {source}
-            ), sc_ranked AS (
-              -- ids on several rows: how many, and the first {n} lines of each
-              SELECT *, count(*) OVER (PARTITION BY {idx}) AS sc_n,
-                row_number() OVER (PARTITION BY {idx} ORDER BY sc_line) AS sc_rank
-              FROM sc_numbered
             ), sc_counted AS (
-              SELECT *, array_sort(collect_list(CASE WHEN sc_rank <= {n} THEN sc_line END)
-                OVER (PARTITION BY {idx})) AS sc_lines
-              FROM sc_ranked
-            ), sc_problems AS (
-              SELECT s.*, CASE WHEN {any_problem} THEN concat_ws('; ', {', '.join(texts)}) END AS sc_reason,
-                filter(array({', '.join(kinds)}), k -> k IS NOT NULL) AS sc_kinds
-              FROM sc_counted s
+              -- ids on several rows
+              SELECT *, count(*) OVER (PARTITION BY {idx}) AS sc_n FROM sc_numbered
             )
-            SELECT named_struct('line', s.sc_line, 'id', s.{idx}, 'reason', s.sc_reason, 'kinds', s.sc_kinds)
-                     AS sc_key,
+            SELECT named_struct('line', s.sc_line, 'id', s.{idx}, 'problem', {any_problem}) AS sc_key,
               {', '.join(values)}
-            FROM sc_problems s"""
+            FROM sc_counted s"""
 
     def score(self) -> Path:
         from scorecard.sql import to_sql
@@ -548,8 +519,8 @@ class _Run:
         except ValueError as error:
             raise BatchError(str(error)) from None
         columns = ", ".join(_q(c) for c in plan.output_columns[1:])
-        frame = self.sql(f"SELECT sc_key.line AS sc_line, sc_key.id AS sc_id, sc_key.reason AS sc_reason, "
-                         f"sc_key.kinds AS sc_kinds, {columns}\nFROM (\n{statement}\n) AS scored", "scoring")
+        frame = self.sql(f"SELECT sc_key.line AS sc_line, sc_key.id AS sc_id, sc_key.problem AS sc_problem, "
+                         f"{columns}\nFROM (\n{statement}\n) AS scored", "scoring")
         folder = self.work / "rows"
         self.act("checking and scoring", lambda: frame.write.mode("overwrite").parquet(_path(folder, read=False)))
         return folder
@@ -664,18 +635,21 @@ def _score_spark(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt:
             raise BatchError(f"{plan.source.path}: Spark numbered the rows {first}..{last} for {rows_in} rows; "
                              "the line numbers would be wrong, so nothing is written")
         # The parts become the output and rejects files, in input order, with the other engines' writer.
-        scored = f"(SELECT * FROM {rows} WHERE sc_reason IS NULL)"
+        scored = f"(SELECT * FROM {rows} WHERE NOT sc_problem)"
         with batch._Poller(con, "writing output", progress):
             batch._run(con, f"COPY (\n{batch._output_select(plan, scored, 'sc_id', 'sc_line')}\n) TO "
                             f"{batch._lit(str(out))} ({batch._copy_options(out_fmt)})", "writing the output", plan)
         step("writing rejects")
-        rejected = (f"(SELECT sc_line AS line, sc_id AS id, sc_reason AS reason, sc_kinds AS kinds "
-                    f"FROM {rows} WHERE sc_reason IS NOT NULL)")
-        batch._run(con, f"COPY ({batch._rejects_select(plan, rejected)}) TO {batch._lit(str(rej))} "
-                        f"({batch._copy_options(rej_fmt)})", "writing the rejects", plan)
-        by_reason = dict(batch._run(con, f"SELECT kind, count(*) AS n FROM (SELECT unnest(kinds) AS kind "
-                                         f"FROM {rejected}) GROUP BY kind ORDER BY n DESC, kind",
-                                    "counting the rejects", plan).fetchall())
+        # The refused rows' values, from the input as Spark read it (the CSV's Parquet copy, or
+        # the Parquet file itself), worded as every engine words them.
+        if plan.source.format.kind == "csv":
+            source = f"SELECT * FROM {batch._read_parquet_sql(work / 'input' / 'input.parquet')}"
+        else:
+            source = batch._source_sql(plan)
+        by_reason = batch._reject_rows(
+            con, plan, f"SELECT i.sc_line, {batch._reject_columns(plan, 'i')} FROM ({source}) i "
+                       f"SEMI JOIN (SELECT sc_line FROM {rows} WHERE sc_problem) r ON i.sc_line = r.sc_line",
+            rej, rej_fmt)
         step(None)
         shutil.rmtree(work, ignore_errors=True)
         return int(rows_in), {k: int(v) for k, v in by_reason.items()}, con

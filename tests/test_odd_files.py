@@ -415,3 +415,32 @@ def test_the_engines_agree_on_300_odd_files(differential_base, card, tmp_path_fa
     print(f"\n300 odd files: {seen['ok']} scored alike (with {seen['rejected rows']} rejected rows in all), "
           f"{seen['refused']} refused alike")
     assert seen["ok"] > 50 and seen["refused"] > 20 and seen["rejected rows"] > 20
+
+
+def test_the_spark_engine_agrees_on_40_odd_files(differential_base, card, spark, tmp_path_factory):
+    """The same generator, fewer files (a Spark job per file): Spark writes the Python engine's
+    bytes, or refuses with its message."""
+    numeric = [f["name"] for f in card.features if f["type"] == "numeric"]
+    categorical = [f["name"] for f in card.features if f["type"] == "categorical"]
+    seen = {"ok": 0, "refused": 0}
+    counter = iter(range(10**6))
+
+    @settings(max_examples=40, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(odd_file(differential_base, numeric, categorical))
+    def check(case):
+        name, spec = case
+        folder = tmp_path_factory.mktemp(f"spark{next(counter)}")
+        source = folder / name
+        _write(source, spec)
+        outcomes = {}
+        for engine in ("python", "spark"):
+            out = folder / engine / "scores [1].csv"
+            out.parent.mkdir()
+            outcomes[engine] = run(engine, source, out)
+        assert outcomes["spark"] == outcomes["python"], (name, spec, outcomes)
+        seen[outcomes["spark"][0]] += 1
+
+    check()
+    print(f"\n40 odd files: {seen['ok']} scored alike by Spark and Python, {seen['refused']} refused alike")
+    assert seen["ok"] > 5 and seen["refused"] > 5
