@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import signal
 import sys
 import threading
@@ -75,9 +76,10 @@ def _stderr() -> Console:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    """Print ``error: message`` on one red line (stderr) and return the Exit to raise."""
-    _stderr().print(f"[bold red]error:[/bold red] [red]{escape(' '.join(str(message).split()))}[/red]",
-                    soft_wrap=True)
+    """Print ``error: message`` on one red line (stderr) and return the Exit to raise. Line
+    breaks become one space; runs of spaces stay (a quoted value is shown as it is)."""
+    one_line = re.sub(r"\s*[\r\n]+\s*", " ", str(message)).strip()
+    _stderr().print(f"[bold red]error:[/bold red] [red]{escape(one_line)}[/red]", soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -314,7 +316,7 @@ def _to_utf8(path: Path, codec: str, output: Path) -> Path:
     if path.resolve() == output.resolve():
         raise batch.BatchError(f"{output}: the output would overwrite {path}; choose another name")
     output.parent.mkdir(parents=True, exist_ok=True)
-    target = output.parent / f".{output.name}.{secrets.token_hex(4)}.input.csv"
+    target = output.parent / f".scorecard-{secrets.token_hex(6)}.input.csv"
     decoder = codecs.getincrementaldecoder(codec)(errors="strict")
     try:
         with _open_binary(path) as source, open(target, "w", encoding="utf-8", newline="") as sink:

@@ -394,7 +394,8 @@ def test_a_run_stopped_halfway_leaves_no_output(big_input, tmp_path, how):
     process = subprocess.Popen([sys.executable, "-m", "scorecard.cli", "score", str(big_input), "-o", str(out)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        while process.poll() is None and not list(tmp_path.glob(".scores.csv.*.part")):
+        # the output's hidden part (created empty at the start) once scores are being written
+        while process.poll() is None and not any(p.stat().st_size for p in tmp_path.glob(".scorecard-*-0.part")):
             time.sleep(0.005)
         if process.poll() is not None:
             pytest.skip("the run ended before it could be stopped")
@@ -406,7 +407,7 @@ def test_a_run_stopped_halfway_leaves_no_output(big_input, tmp_path, how):
             process.wait()
     assert not out.exists() and not (tmp_path / "scores.rejects.csv").exists()
     if how == signal.SIGKILL:
-        assert all(name.startswith(".scores.csv.") for name in leftovers(tmp_path))
+        assert all(name.startswith(".scorecard-") for name in leftovers(tmp_path))
     else:
         assert process.returncode == 130, stderr
         assert "interrupted; no output was written" in stderr and "Traceback" not in stderr

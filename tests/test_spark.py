@@ -204,7 +204,7 @@ def test_master_is_only_for_the_spark_engine(tmp_path, test_set):
     assert "--master local[1] is only for --engine spark" in message
     with pytest.raises(BatchError, match="applies only to the spark engine"):
         batch.score_file(source, tmp_path / "o.csv", engine="python", master="local[1]")
-    help_text = cli("score", "--help").stdout
+    help_text = cli("score", "--help", columns=120).stdout
     assert "--master" in help_text and "spark://" in help_text and "SPARK_REMOTE" in help_text
 
 
