@@ -693,7 +693,10 @@ def _output_types(plan: Plan) -> dict[str, str]:
 def _output_select(plan: Plan, source: str, id_expr: str, line_expr: str, ordered: bool = True) -> str:
     """The output columns with fixed types (64-bit integers, text); sorted by ``line_expr``
     unless ``ordered`` is False (the source then streams in input order by itself)."""
-    items = [f"{id_expr} AS {_q(plan.id_column)}"]
+    # The id through a CASE the optimizer cannot fold: DuckDB would otherwise mark the column
+    # NOT NULL in a Parquet output when it can prove it from the checks, and the engines' files
+    # would differ in their schema's bytes.
+    items = [f"CASE WHEN {line_expr} IS NOT NULL THEN {id_expr} END AS {_q(plan.id_column)}"]
     for column, sql_type in _output_types(plan).items():
         items.append(f"CAST({_q(column)} AS {sql_type}) AS {_q(column)}")
     return "SELECT " + ",\n  ".join(items) + f"\nFROM {source}" + (f"\nORDER BY {line_expr}" if ordered else "")

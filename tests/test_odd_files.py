@@ -286,6 +286,8 @@ TEXT_SPELLINGS = ["", " ", "car", " car", "car ", "Car", "ca\u00a0r", "ca,r", 'c
                   "\ufeffcar", "credit_card", "other", "36", " 36", "36 months", "x" * 300, "\t", "\u00a0"]
 #: Ids that are empty, or only look empty: the engines must agree on which is which.
 ID_SPELLINGS = ["", " ", "   ", "\u00a0", " \u00a0", "\t", "\u200b", "\u3000", " 7", "7 "]
+#: Output names: every format the engines write, with pattern characters.
+OUTPUTS = ["scores [1].csv", "scores [1].csv", "scores*.parquet", "scores?.csv.gz"]
 NAMES = ["applicants.csv", "june[final].csv", "q?.csv", "a*b.csv", "$(echo x) 'y'.csv", "ñandú {1}.csv",
          "data.csv.gz", "[x].csv.gz", "p.parquet", "p[1].parquet"]
 
@@ -310,8 +312,9 @@ def odd_file(draw, base: pd.DataFrame, numeric: list[str], categorical: list[str
     if draw(st.booleans()):  # a duplicated or empty id
         frame.loc[draw(st.integers(0, n - 1)), ID] = draw(st.sampled_from(ID_SPELLINGS + [frame.loc[0, ID]]))
     name = draw(st.sampled_from(NAMES))
+    output = draw(st.sampled_from(OUTPUTS))
     if name.endswith(".parquet"):
-        return name, ("parquet", frame, draw(st.sampled_from(["text", "typed", "dictionary"])))
+        return name, ("parquet", frame, draw(st.sampled_from(["text", "typed", "dictionary"]))), output
     ends = draw(st.sampled_from(["\n", "\r\n", "mixed"]))
     quoting = [draw(st.sampled_from(["plain", "plain", "plain", "all", "space-before-quote"])) for _ in range(3)]
     lines = [",".join(frame.columns)]
@@ -337,7 +340,7 @@ def odd_file(draw, base: pd.DataFrame, numeric: list[str], categorical: list[str
         text = "\ufeff" + text
     if draw(st.integers(0, 20)) == 0:
         text = text.replace("loan", "lo\x00an", 1)
-    return name, ("csv", text)
+    return name, ("csv", text), output
 
 
 def _write(path: Path, spec) -> None:
@@ -364,6 +367,15 @@ def _write(path: Path, spec) -> None:
     pq.write_table(pa.table(columns), path)
 
 
+def batch_rows(output: Path) -> int:
+    """Rows in the rejects file of ``output`` (any format)."""
+    rejects = batch.default_rejects_path(output)
+    if rejects.name.endswith(".parquet"):
+        return pq.read_metadata(rejects).num_rows
+    data = gzip.decompress(rejects.read_bytes()) if rejects.name.endswith(".gz") else rejects.read_bytes()
+    return len(data.decode().splitlines()) - 1
+
+
 @pytest.fixture(scope="module")
 def differential_base(rows):
     return rows
@@ -379,7 +391,7 @@ def test_the_engines_agree_on_300_odd_files(differential_base, card, tmp_path_fa
               suppress_health_check=list(HealthCheck))
     @given(odd_file(differential_base, numeric, categorical))
     def check(case):
-        name, spec = case
+        name, spec, output = case
         folder = tmp_path_factory.mktemp(f"odd{next(counter)}")
         source = folder / name
         _write(source, spec)
@@ -389,14 +401,14 @@ def test_the_engines_agree_on_300_odd_files(differential_base, card, tmp_path_fa
             _write(decoy, spec if spec[0] == "parquet" else ("csv", csv_text(differential_base.head(3))))
         outcomes = {}
         for engine in ENGINES:
-            out = folder / engine / "scores [1].csv"
+            out = folder / engine / output
             out.parent.mkdir()
             outcomes[engine] = run(engine, source, out)
         assert outcomes["duckdb"] == outcomes["python"], (name, spec, outcomes)
         kind = outcomes["duckdb"][0]
         seen[kind] += 1
         if kind == "ok":
-            seen["rejected rows"] += outcomes["duckdb"][2].count(b"\n") - 1
+            seen["rejected rows"] += batch_rows(folder / "duckdb" / output)
 
     check()
     print(f"\n300 odd files: {seen['ok']} scored alike (with {seen['rejected rows']} rejected rows in all), "
@@ -416,13 +428,13 @@ def test_the_spark_engine_agrees_on_40_odd_files(differential_base, card, spark,
               suppress_health_check=list(HealthCheck))
     @given(odd_file(differential_base, numeric, categorical))
     def check(case):
-        name, spec = case
+        name, spec, output = case
         folder = tmp_path_factory.mktemp(f"spark{next(counter)}")
         source = folder / name
         _write(source, spec)
         outcomes = {}
         for engine in ("python", "spark"):
-            out = folder / engine / "scores [1].csv"
+            out = folder / engine / output
             out.parent.mkdir()
             outcomes[engine] = run(engine, source, out)
         assert outcomes["spark"] == outcomes["python"], (name, spec, outcomes)
