@@ -690,15 +690,22 @@ def _output_types(plan: Plan) -> dict[str, str]:
     return {c: "BIGINT" if c in plan.integer_columns else text.get(c, "VARCHAR") for c in plan.output_columns[1:]}
 
 
-def _output_select(plan: Plan, source: str, id_expr: str, line_expr: str, ordered: bool = True) -> str:
+def _output_select(plan: Plan, source: str, id_expr: str, line_expr: str, ordered: bool = True,
+                   nullable: bool = False) -> str:
     """The output columns with fixed types (64-bit integers, text); sorted by ``line_expr``
-    unless ``ordered`` is False (the source then streams in input order by itself)."""
-    # The id through a CASE the optimizer cannot fold: DuckDB would otherwise mark the column
-    # NOT NULL in a Parquet output when it can prove it from the checks, and the engines' files
-    # would differ in their schema's bytes.
-    items = [f"CASE WHEN {line_expr} IS NOT NULL THEN {id_expr} END AS {_q(plan.id_column)}"]
+    unless ``ordered`` is False (the source then streams in input order by itself).
+
+    Every engine's Parquet output declares every column optional (nullable), so that their
+    files are the same bytes: the id goes through a CASE the optimizer cannot fold (DuckDB
+    would otherwise mark it NOT NULL when its checks prove it), and with ``nullable`` every
+    column does (for a source whose columns are declared NOT NULL, as Spark's parts are)."""
+    def optional(expr: str) -> str:
+        return f"CASE WHEN {line_expr} IS NOT NULL THEN {expr} END"
+
+    items = [f"{optional(id_expr)} AS {_q(plan.id_column)}"]
     for column, sql_type in _output_types(plan).items():
-        items.append(f"CAST({_q(column)} AS {sql_type}) AS {_q(column)}")
+        value = f"CAST({_q(column)} AS {sql_type})"
+        items.append(f"{optional(value) if nullable else value} AS {_q(column)}")
     return "SELECT " + ",\n  ".join(items) + f"\nFROM {source}" + (f"\nORDER BY {line_expr}" if ordered else "")
 
 

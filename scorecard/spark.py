@@ -637,7 +637,7 @@ def _score_spark(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt:
         # The parts become the output and rejects files, in input order, with the other engines' writer.
         scored = f"(SELECT * FROM {rows} WHERE NOT sc_problem)"
         with batch._Poller(con, "writing output", progress):
-            batch._run(con, f"COPY (\n{batch._output_select(plan, scored, 'sc_id', 'sc_line')}\n) TO "
+            batch._run(con, f"COPY (\n{batch._output_select(plan, scored, 'sc_id', 'sc_line', nullable=True)}\n) TO "
                             f"{batch._lit(str(out))} ({batch._copy_options(out_fmt)})", "writing the output", plan)
         step("writing rejects")
         # The refused rows' values, from the input as Spark read it (the CSV's Parquet copy, or

@@ -376,70 +376,51 @@ def batch_rows(output: Path) -> int:
     return len(data.decode().splitlines()) - 1
 
 
-@pytest.fixture(scope="module")
-def differential_base(rows):
-    return rows
-
-
-def test_the_engines_agree_on_300_odd_files(differential_base, card, tmp_path_factory):
+def differential(base: pd.DataFrame, card, folders, engines: tuple[str, str], examples: int) -> dict[str, int]:
+    """Score ``examples`` generated files with both ``engines`` (each in its own folder) and
+    assert that they write the same bytes or refuse with the same message. Each input has a
+    decoy beside it that its name would match as a pattern. Returns the outcomes' counts."""
     numeric = [f["name"] for f in card.features if f["type"] == "numeric"]
     categorical = [f["name"] for f in card.features if f["type"] == "categorical"]
     seen = {"ok": 0, "refused": 0, "rejected rows": 0}
     counter = iter(range(10**6))
 
-    @settings(max_examples=300, derandomize=True, database=None, deadline=None,
+    @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
-    @given(odd_file(differential_base, numeric, categorical))
+    @given(odd_file(base, numeric, categorical))
     def check(case):
         name, spec, output = case
-        folder = tmp_path_factory.mktemp(f"odd{next(counter)}")
+        folder = folders.mktemp(f"odd{next(counter)}")
         source = folder / name
         _write(source, spec)
-        # a decoy that the name would match as a pattern
         decoy = folder / name.translate(str.maketrans({c: "x" for c in "[]*?{}"}))
         if decoy != source:
-            _write(decoy, spec if spec[0] == "parquet" else ("csv", csv_text(differential_base.head(3))))
+            _write(decoy, spec if spec[0] == "parquet" else ("csv", csv_text(base.head(3))))
         outcomes = {}
-        for engine in ENGINES:
+        for engine in engines:
             out = folder / engine / output
             out.parent.mkdir()
             outcomes[engine] = run(engine, source, out)
-        assert outcomes["duckdb"] == outcomes["python"], (name, spec, outcomes)
-        kind = outcomes["duckdb"][0]
+        assert outcomes[engines[0]] == outcomes[engines[1]], (name, spec, outcomes)
+        kind = outcomes[engines[0]][0]
         seen[kind] += 1
         if kind == "ok":
-            seen["rejected rows"] += batch_rows(folder / "duckdb" / output)
+            seen["rejected rows"] += batch_rows(folder / engines[0] / output)
 
     check()
+    return seen
+
+
+def test_the_engines_agree_on_300_odd_files(rows, card, tmp_path_factory):
+    seen = differential(rows, card, tmp_path_factory, ("duckdb", "python"), 300)
     print(f"\n300 odd files: {seen['ok']} scored alike (with {seen['rejected rows']} rejected rows in all), "
           f"{seen['refused']} refused alike")
     assert seen["ok"] > 50 and seen["refused"] > 20 and seen["rejected rows"] > 20
 
 
-def test_the_spark_engine_agrees_on_40_odd_files(differential_base, card, spark, tmp_path_factory):
+def test_the_spark_engine_agrees_on_40_odd_files(rows, card, spark, tmp_path_factory):
     """The same generator, fewer files (a Spark job per file): Spark writes the Python engine's
     bytes, or refuses with its message."""
-    numeric = [f["name"] for f in card.features if f["type"] == "numeric"]
-    categorical = [f["name"] for f in card.features if f["type"] == "categorical"]
-    seen = {"ok": 0, "refused": 0}
-    counter = iter(range(10**6))
-
-    @settings(max_examples=40, derandomize=True, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck))
-    @given(odd_file(differential_base, numeric, categorical))
-    def check(case):
-        name, spec, output = case
-        folder = tmp_path_factory.mktemp(f"spark{next(counter)}")
-        source = folder / name
-        _write(source, spec)
-        outcomes = {}
-        for engine in ("python", "spark"):
-            out = folder / engine / output
-            out.parent.mkdir()
-            outcomes[engine] = run(engine, source, out)
-        assert outcomes["spark"] == outcomes["python"], (name, spec, outcomes)
-        seen[outcomes["spark"][0]] += 1
-
-    check()
+    seen = differential(rows, card, tmp_path_factory, ("python", "spark"), 40)
     print(f"\n40 odd files: {seen['ok']} scored alike by Spark and Python, {seen['refused']} refused alike")
     assert seen["ok"] > 5 and seen["refused"] > 5
