@@ -71,7 +71,7 @@ class TargetRule(_Strict):
     @model_validator(mode="after")
     def _ordered(self):
         if not self.bad_from > self.good_below:
-            raise ValueError(f"rule: expected bad_from > good_below (got bad_from {self.bad_from:g}, "
+            raise ValueError(f"expected bad_from > good_below (got bad_from {self.bad_from:g}, "
                              f"good_below {self.good_below:g}); values from good_below up to bad_from are "
                              "indeterminate")
         return self
