@@ -65,7 +65,7 @@ def build_card(params: Params, bins: dict, model: FittedModel, inputs: list[dict
         "name": "Personal loan application scorecard",
         "target": {
             "event": "bad",
-            "definition": f"{params.data.target.column} in {params.data.target.bad}",
+            "definition": params.data.target.definition(),
             "score_direction": "higher score = lower risk of the event",
         },
         "created_from": {

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from scorecard.errors import ConfigError
 
@@ -49,14 +49,64 @@ class ColumnSpec(_Strict):
     description: str = ""
 
 
+def _labels_as_text(value):
+    """Target labels are compared with the file's text: a whole number written in params.yaml
+    (``bad: [1]``) is read as its digits ('1')."""
+    if isinstance(value, list):
+        return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+    return value
+
+
+Labels = Annotated[list[str], Field(min_length=1), BeforeValidator(_labels_as_text)]
+
+
+class TargetRule(_Strict):
+    """A numeric target (e.g. days past due): ``value >= bad_from`` is bad, ``value <
+    good_below`` is good, and the values in between are indeterminate: excluded from both
+    samples and counted as their own reason."""
+
+    bad_from: float
+    good_below: float
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.bad_from > self.good_below:
+            raise ValueError(f"expected bad_from > good_below (got bad_from {self.bad_from:g}, "
+                             f"good_below {self.good_below:g}); values from good_below up to bad_from are "
+                             "indeterminate")
+        return self
+
+    def describe(self, column: str) -> dict[str, str]:
+        """The three classes in words, e.g. {'bad': 'dpd >= 90', ...}."""
+        low, high = f"{self.good_below:g}", f"{self.bad_from:g}"
+        return {"bad": f"{column} >= {high}", "good": f"{column} < {low}",
+                "indeterminate": f"{low} <= {column} < {high}"}
+
+
 class TargetSpec(_Strict):
+    """The outcome: either label lists (``bad`` and ``good``: the file's values, any text) or a
+    numeric ``rule`` (``bad_from`` / ``good_below``)."""
+
     column: str
-    bad: list[str] = Field(min_length=1)
-    good: list[str] = Field(min_length=1)
-    flag_values: list[str] = []
+    bad: Labels | None = None
+    good: Labels | None = None
+    rule: TargetRule | None = None
+    flag_values: Annotated[list[str], BeforeValidator(_labels_as_text)] = []
 
     @model_validator(mode="after")
     def _disjoint(self):
+        labels = self.bad is not None or self.good is not None
+        if self.rule is not None:
+            if labels:
+                raise ValueError("give either the label lists (bad and good) or a numeric rule "
+                                 "(rule: {bad_from, good_below}), not both")
+            if self.flag_values:
+                raise ValueError("flag_values are target labels: they cannot be used with a numeric rule")
+            return self
+        if self.bad is None or self.good is None:
+            missing = [k for k in ("bad", "good") if getattr(self, k) is None]
+            raise ValueError(f"missing {missing}: give the labels of bad and good outcomes (bad: [...], "
+                             "good: [...]) or a numeric rule (rule: {bad_from: 90, good_below: 30})")
         both = set(self.bad) & set(self.good)
         if both:
             raise ValueError(f"statuses listed as both bad and good: {sorted(both)}")
@@ -65,12 +115,23 @@ class TargetSpec(_Strict):
             raise ValueError(f"flag_values not listed as bad or good: {sorted(stray)}")
         return self
 
+    def definition(self) -> str:
+        """The bad event in words, as the card states it."""
+        if self.rule is not None:
+            classes = self.rule.describe(self.column)
+            return (f"{classes['bad']} (good: {classes['good']}; {classes['indeterminate']} is "
+                    "indeterminate and excluded)")
+        return f"{self.column} in {self.bad}"
+
 
 class DataSpec(_Strict):
     applicants: FileSpec
     id_column: str | None = None
-    date_column: str
-    state_column: str
+    # null: the file has no application date (then split.method must be random or stratified,
+    # and no environment source can be enabled: sources align by that date).
+    date_column: str | None = None
+    # null: no state (or region) column; the report then has no performance-by-state table.
+    state_column: str | None = None
     target: TargetSpec
     columns: dict[str, ColumnSpec] = Field(min_length=1)
 
@@ -112,7 +173,8 @@ class SourceSpec(_Strict):
 
 
 class EnvironmentSpec(_Strict):
-    join_key: str
+    # null (or no enabled source): no environment feature is joined.
+    join_key: str | None = None
     sources: dict[str, SourceSpec] = {}
 
     def enabled_sources(self) -> dict[str, SourceSpec]:
@@ -169,18 +231,48 @@ class FeaturesSpec(_Strict):
 
 
 class SplitSpec(_Strict):
-    train_start: dt.date
-    train_end: dt.date
-    test_start: dt.date
-    test_end: dt.date
+    """How the rows are split into the training and the test sample.
+
+    ``time``: out of time on the application date (``data.date_column``), by the four window
+    dates. ``random``: a seeded random ``test_share`` of the rows. ``stratified``: the same,
+    drawn separately among bads and goods so that both samples keep the bad rate.
+    """
+
+    method: Literal["time", "random", "stratified"] = "time"
+    train_start: dt.date | None = None
+    train_end: dt.date | None = None
+    test_start: dt.date | None = None
+    test_end: dt.date | None = None
+    test_share: float | None = Field(default=None, gt=0, lt=1)
+    seed: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _ordered(self):
-        if not self.train_start <= self.train_end < self.test_start <= self.test_end:
-            raise ValueError(
-                "expected train_start <= train_end < test_start <= test_end "
-                f"(got {self.train_start}, {self.train_end}, {self.test_start}, {self.test_end})"
-            )
+        windows = ("train_start", "train_end", "test_start", "test_end")
+        drawn = ("test_share", "seed")
+        if self.method == "time":
+            missing = [k for k in windows if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"split.method 'time' needs {', '.join('split.' + k for k in missing)} "
+                                 "(the training and test windows on the application date)")
+            stray = [k for k in drawn if getattr(self, k) is not None]
+            if stray:
+                raise ValueError(f"{', '.join('split.' + k for k in stray)}: only for split.method random or "
+                                 "stratified (method 'time' splits by the window dates)")
+            if not self.train_start <= self.train_end < self.test_start <= self.test_end:
+                raise ValueError(
+                    "expected train_start <= train_end < test_start <= test_end "
+                    f"(got {self.train_start}, {self.train_end}, {self.test_start}, {self.test_end})"
+                )
+            return self
+        missing = [k for k in drawn if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"split.method '{self.method}' needs {' and '.join('split.' + k for k in missing)} "
+                             "(the share of rows drawn for the test sample, e.g. 0.2, and the random seed)")
+        stray = [k for k in windows if getattr(self, k) is not None]
+        if stray:
+            raise ValueError(f"{', '.join('split.' + k for k in stray)}: only for split.method 'time' "
+                             f"(method '{self.method}' draws the test sample at random); remove them")
         return self
 
 
@@ -256,6 +348,16 @@ class MonitoringSpec(_Strict):
 #: not give the same card a new model_version.
 NOT_IN_DIGEST = frozenset({"promotion", "monitoring"})
 
+#: Keys added after cards were first built, with the value that means the behaviour from before
+#: they existed: at that value they are left out of :meth:`Params.digest`, so that an unchanged
+#: params.yaml keeps its cards' model_version. Any other value is part of the digest.
+DIGEST_OMITTED_AT: dict[tuple[str, ...], Any] = {
+    ("split", "method"): "time",
+    ("split", "test_share"): None,
+    ("split", "seed"): None,
+    ("data", "target", "rule"): None,
+}
+
 
 class Params(_Strict):
     data: DataSpec
@@ -273,10 +375,28 @@ class Params(_Strict):
     def _consistent(self):
         data, feats = self.data, self.features
         for name in (data.date_column, data.state_column, data.target.column):
-            if name not in data.columns:
+            if name is not None and name not in data.columns:
                 raise ValueError(f"data.columns must declare '{name}' (used as a key column)")
-        if data.columns[data.date_column].type != "date":
+        if data.date_column is not None and data.columns[data.date_column].type != "date":
             raise ValueError(f"data.columns.{data.date_column} must have type 'date'")
+        if data.target.rule is not None and data.columns[data.target.column].type != "numeric":
+            raise ValueError(
+                f"data.target.rule compares numbers: data.columns.{data.target.column} (data.target.column) must "
+                f"have type 'numeric' (got '{data.columns[data.target.column].type}'); or give label lists "
+                "data.target.bad and data.target.good instead")
+        if data.date_column is None and self.split.method == "time":
+            raise ValueError(
+                "split.method 'time' splits on the application date, but data.date_column is null: set "
+                "data.date_column to the file's date column, or set split.method to random or stratified "
+                "(with split.test_share and split.seed)")
+        enabled = sorted(self.environment.enabled_sources())
+        if enabled and self.environment.join_key is None:
+            raise ValueError(f"environment.join_key is null but environment.sources {enabled} are enabled: set "
+                             "environment.join_key to the applicant file's state column, or disable the sources "
+                             "(enabled: false)")
+        if enabled and data.date_column is None:
+            raise ValueError(f"environment.sources {enabled} align by the application date, but "
+                             "data.date_column is null: set data.date_column, or disable the sources (enabled: false)")
         env_cols = [c for s in self.environment.enabled_sources().values() for c in s.output_columns()]
         available = set(data.columns) | set(feats.derived) | set(env_cols)
         for name, spec in feats.derived.items():
@@ -293,7 +413,7 @@ class Params(_Strict):
         if text:
             raise ValueError(f"features.model_features: {text} are free text (type 'text'): offer a feature "
                              "derived from them (e.g. kind 'keyword_group') instead")
-        forbidden = {data.target.column, data.date_column}
+        forbidden = {data.target.column} | ({data.date_column} if data.date_column else set())
         if data.id_column:
             forbidden.add(data.id_column)
         if forbidden & set(feats.model_features):
@@ -336,8 +456,15 @@ class Params(_Strict):
     def digest(self) -> str:
         """sha256 of the parameters in canonical JSON (part of the model version); the
         sections in :data:`NOT_IN_DIGEST` are left out."""
-        text = json.dumps(self.model_dump(mode="json", exclude=set(NOT_IN_DIGEST)), sort_keys=True,
-                          separators=(",", ":"))
+        dumped = self.model_dump(mode="json", exclude=set(NOT_IN_DIGEST))
+        for path, unchanged in DIGEST_OMITTED_AT.items():
+            *parents, leaf = path
+            node = dumped
+            for part in parents:
+                node = node[part]
+            if leaf in node and node[leaf] == unchanged:
+                del node[leaf]
+        text = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -27,6 +27,9 @@ ID = "applicant_id"
 #: Name of the binary target (1 = bad) and the policy-exception flag.
 TARGET = "bad"
 POLICY_FLAG = "policy_exception"
+#: Column added (only with a numeric ``data.target.rule``) to flag the rows whose outcome is
+#: neither bad nor good: they are excluded from both samples, as a counted reason.
+INDETERMINATE = "indeterminate"
 #: Key of ``DataFrame.attrs`` under which :func:`validate_applicants` lists the file's columns
 #: that the schema does not declare (accepted and reported, never read).
 IGNORED_COLUMNS = "ignored_columns"
@@ -227,14 +230,20 @@ def validate_applicants(text: pd.DataFrame, params: Params, source: str = "appli
         typed[name], found = coerce_column(name, text[name], spec)
         problems += found
     target = typed[data.target.column]
-    known = target.isin(data.target.bad + data.target.good)
-    if (~known & target.notna()).any():
-        unexpected = target[~known & target.notna()]
-        counts = unexpected.value_counts().to_dict()
-        problems.append(
-            f"column '{data.target.column}': target rule: expected one of bad {data.target.bad} "
-            f"or good {data.target.good}; found {counts}: {_examples(unexpected)}"
-        )
+    if data.target.rule is None:
+        known = target.isin(data.target.bad + data.target.good)
+        if (~known & target.notna()).any():
+            unexpected = target[~known & target.notna()]
+            counts = unexpected.value_counts().to_dict()
+            problems.append(
+                f"column '{data.target.column}': target rule: expected one of bad {data.target.bad} "
+                f"or good {data.target.good}; found {counts}: {_examples(unexpected)}"
+            )
+    if data.columns[data.target.column].nullable and target.isna().any():
+        # (a column declared nullable: false has already been reported as empty above)
+        lines = ", ".join(str(i + _FIRST_DATA_LINE) for i in target[target.isna()].index[:_MAX_EXAMPLES])
+        problems.append(f"column '{data.target.column}': target rule: every row needs an outcome (data.target); "
+                        f"{target.isna().sum()} rows are empty (lines {lines})")
     problems += _date_order_problems(typed, params)
     if data.id_column:
         ids = text[data.id_column]
@@ -247,7 +256,14 @@ def validate_applicants(text: pd.DataFrame, params: Params, source: str = "appli
         raise DataValidationError(f"{source}: {len(problems)} schema violation(s)\n  " + "\n  ".join(problems))
     frame = pd.DataFrame(typed, index=text.index)
     frame.insert(0, ID, text[data.id_column].to_numpy() if data.id_column else np.arange(1, len(text) + 1))
-    frame[TARGET] = target.isin(data.target.bad).astype("int8")
+    if data.target.rule is None:
+        frame[TARGET] = target.isin(data.target.bad).astype("int8")
+    else:
+        # Numeric rule: bad from bad_from up; the values from good_below up to bad_from are
+        # indeterminate (TARGET 0 here, flagged in INDETERMINATE): the split excludes them.
+        frame[TARGET] = (target >= data.target.rule.bad_from).astype("int8")
+        frame[INDETERMINATE] = ((target >= data.target.rule.good_below)
+                                & (target < data.target.rule.bad_from)).to_numpy()
     frame[POLICY_FLAG] = target.isin(data.target.flag_values)
     frame = frame.reset_index(drop=True)
     # Accepted, never read: the columns the schema does not declare (see ignored_columns).

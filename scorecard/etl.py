@@ -29,19 +29,49 @@ class EtlResult:
 def sample_summary(frame: pd.DataFrame, params: Params) -> pd.DataFrame:
     """Rows, bads, bad rate, policy exceptions and date range per sample."""
     date = params.data.date_column
+    dates = {"first_date": (date, "min"), "last_date": (date, "max")} if date else {}
     table = frame.groupby(SAMPLE, sort=False).agg(
-        rows=(TARGET, "size"), bad=(TARGET, "sum"), policy_exceptions=(POLICY_FLAG, "sum"),
-        first_date=(date, "min"), last_date=(date, "max"),
+        rows=(TARGET, "size"), bad=(TARGET, "sum"), policy_exceptions=(POLICY_FLAG, "sum"), **dates,
     )
     table["bad_rate"] = (table["bad"] / table["rows"]).round(4)
-    table["first_date"] = table["first_date"].dt.strftime("%Y-%m-%d")
-    table["last_date"] = table["last_date"].dt.strftime("%Y-%m-%d")
+    for column in dates:
+        table[column] = table[column].dt.strftime("%Y-%m-%d")
     return table.reindex(["train", "test"]).dropna(how="all").reset_index()
+
+
+def split_summary(params: Params) -> dict:
+    """How the samples were drawn, for the summary: the method and its windows, or its share
+    and seed."""
+    s = params.split
+    if s.method == "time":
+        return {"method": "time", "date_column": params.data.date_column,
+                "train_window": [str(s.train_start), str(s.train_end)],
+                "test_window": [str(s.test_start), str(s.test_end)]}
+    return {"method": s.method, "test_share": s.test_share, "seed": s.seed,
+            **({"stratified_by": "target (bad / good)"} if s.method == "stratified" else {})}
+
+
+def target_summary(params: Params) -> dict:
+    """The outcome's definition, for the summary."""
+    target = params.data.target
+    if target.rule is not None:
+        return {"column": target.column, "rule": target.rule.model_dump(),
+                **target.rule.describe(target.column)}
+    return {"column": target.column, "bad": list(target.bad), "good": list(target.good)}
+
+
+def environment_summary(params: Params) -> dict:
+    """The environment sources joined (none: 'no environment source')."""
+    sources = params.environment.enabled_sources()
+    if not sources:
+        return {"sources": [], "columns": [], "note": "no environment source"}
+    return {"sources": list(sources), "join_key": params.environment.join_key,
+            "columns": [c for spec in sources.values() for c in spec.output_columns()]}
 
 
 def run(params: Params, root: str | Path = ".", out_dir: str | Path | None = None,
         applicants_path: str | Path | None = None) -> EtlResult:
-    """Load, validate, join the environment, derive features and split out of time.
+    """Load, validate, join the environment, derive features and split (``split.method``).
 
     Writes ``train.parquet``, ``test.parquet`` and ``etl_summary.json`` to ``out_dir`` when
     given. Rows in always equal train + test + excluded rows (checked here). Columns of the
@@ -72,6 +102,9 @@ def run(params: Params, root: str | Path = ".", out_dir: str | Path | None = Non
         "features": list(params.features.model_features),
         # Columns of the file that params.yaml does not declare: accepted, never read.
         "columns_ignored": ignored,
+        "split": split_summary(params),
+        "target": target_summary(params),
+        "environment": environment_summary(params),
     }
     if out_dir is not None:
         out = Path(out_dir)

@@ -1,4 +1,4 @@
-"""Derived features, the feature allow-list and the out-of-time split."""
+"""Derived features, the feature allow-list and the split into training and test samples."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from scorecard.config import DerivedSpec, KeywordGroup, Params
-from scorecard.data import ID, POLICY_FLAG, TARGET
+from scorecard.config import DerivedSpec, KeywordGroup, Params, SplitSpec
+from scorecard.data import ID, INDETERMINATE, POLICY_FLAG, TARGET
 from scorecard.errors import DataValidationError
 
 #: Column added by :func:`split` naming the sample of each row.
@@ -118,32 +118,81 @@ def add_derived(frame: pd.DataFrame, params: Params) -> pd.DataFrame:
 
 def model_frame(frame: pd.DataFrame, params: Params) -> pd.DataFrame:
     """Keys, target and the allow-listed features only: nothing else can reach the model."""
-    keep = [ID, params.data.date_column, TARGET, POLICY_FLAG, *params.features.model_features]
+    date = [params.data.date_column] if params.data.date_column else []
+    keep = [ID, *date, TARGET, POLICY_FLAG, *params.features.model_features]
     if SAMPLE in frame:
         keep.append(SAMPLE)
     return frame[keep]
 
 
+def _share(n: int, share: float) -> int:
+    """``share`` of ``n`` rows, rounded half up (never Python's round-half-to-even)."""
+    return int(np.floor(n * share + 0.5))
+
+
+def drawn_test(frame: pd.DataFrame, spec: SplitSpec) -> np.ndarray:
+    """Which rows a ``random`` or ``stratified`` split puts in the test sample (a boolean array).
+
+    The rows are taken in the order of their applicant id (so that, with ``data.id_column``,
+    the same ids give the same split whatever the order of the file) and shuffled with
+    ``numpy.random.default_rng(seed)``; the first ``test_share`` of them (rounded half up) are
+    the test sample. ``stratified`` draws bads and goods separately (goods first), so that each
+    sample's count of bads is within one row of ``test_share`` (or its complement) of the bads.
+    """
+    order = np.argsort(frame[ID].to_numpy(), kind="stable")
+    rng = np.random.default_rng(spec.seed)
+    if spec.method == "stratified":
+        target = frame[TARGET].to_numpy()[order]
+        groups = [order[target == value] for value in (0, 1)]
+    else:
+        groups = [order]
+    test = np.zeros(len(frame), dtype=bool)
+    for positions in groups:
+        test[rng.permutation(positions)[:_share(len(positions), spec.test_share)]] = True
+    if len(frame) and (test.all() or not test.any()):
+        raise DataValidationError(
+            f"split.test_share {spec.test_share:g} of {len(frame)} rows leaves the "
+            f"{'training' if test.all() else 'test'} sample empty; change split.test_share or bring more rows")
+    return test
+
+
 def split(frame: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Out-of-time split on the application date.
+    """Split the rows into the training and the test sample (``split.method``).
+
+    ``time``: out of time on the application date, by the window dates; ``random`` and
+    ``stratified``: a seeded draw of ``split.test_share`` of the rows (:func:`drawn_test`).
+    Rows whose outcome is indeterminate (a numeric ``data.target.rule``) are excluded first.
 
     Returns the frame with a :data:`SAMPLE` column ('train', 'test') for kept rows, and the
-    exclusions table: one row per reason with its count (zero counts included), so that
-    rows in = train + test + excluded always holds.
+    exclusions table: one row per reason with its count (zero counts included), each excluded
+    row counted once, under the first reason that applies, so that rows in = train + test +
+    excluded always holds.
     """
-    dates = frame[params.data.date_column]
     s = params.split
-    ts = pd.Timestamp
-    reasons = {
-        "application date before the training window": dates < ts(s.train_start),
-        "application date between the training and test windows":
-            (dates > ts(s.train_end)) & (dates < ts(s.test_start)),
-        "application date after the test window": dates > ts(s.test_end),
-    }
+    reasons: dict[str, pd.Series] = {}
+    if INDETERMINATE in frame:
+        classes = params.data.target.rule.describe(params.data.target.column)
+        reasons[f"indeterminate outcome ({classes['indeterminate']}): neither bad nor good"] = \
+            frame[INDETERMINATE].astype(bool)
+    if s.method == "time":
+        dates = frame[params.data.date_column]
+        ts = pd.Timestamp
+        reasons.update({
+            "application date before the training window": dates < ts(s.train_start),
+            "application date between the training and test windows":
+                (dates > ts(s.train_end)) & (dates < ts(s.test_start)),
+            "application date after the test window": dates > ts(s.test_end),
+        })
     excluded = pd.Series(False, index=frame.index)
+    counts = []
     for mask in reasons.values():
+        mask = mask & ~excluded
+        counts.append(int(mask.sum()))
         excluded |= mask
     kept = frame.loc[~excluded].copy()
-    kept[SAMPLE] = np.where(kept[params.data.date_column] <= ts(s.train_end), "train", "test")
-    exclusions = pd.DataFrame({"reason": list(reasons), "rows": [int(m.sum()) for m in reasons.values()]})
+    if s.method == "time":
+        kept[SAMPLE] = np.where(kept[params.data.date_column] <= pd.Timestamp(s.train_end), "train", "test")
+    else:
+        kept[SAMPLE] = np.where(drawn_test(kept, s), "test", "train")
+    exclusions = pd.DataFrame({"reason": list(reasons), "rows": pd.Series(counts, dtype="int64")})
     return kept, exclusions
