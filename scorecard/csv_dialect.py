@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import operator
 import unicodedata
 import zlib
 from collections.abc import Iterator
@@ -84,6 +85,7 @@ class _Lines:
         self.path, self.handle = path, handle
         self.number = 0          # physical lines read so far
         self.record: list[str] = []
+        self.quote = False       # whether the record being read holds a double quote
 
     def __iter__(self):
         return self
@@ -112,6 +114,8 @@ class _Lines:
                 f"{self.path}: line {self.number:,}: holds a NUL character (byte 0), which UTF-8 text does not "
                 "hold; the file may be UTF-16 or binary: save it as UTF-8 CSV")
         self.record.append(text)
+        if '"' in text:
+            self.quote = True
         return text
 
 
@@ -189,6 +193,7 @@ class CsvReader:
         previous_end = 0
         while True:
             lines.record = []
+            lines.quote = False
             try:
                 row = next(self._reader)
             except StopIteration:
@@ -204,7 +209,7 @@ class CsvReader:
                     f"{self.path}: line {start:,} has {len(row)} fields, the header has {width}: a stray comma "
                     "or a lost quote would move values onto the wrong columns, so nothing was scored; "
                     "put a value that holds a comma inside double quotes")
-            if any('"' in value for value in row):
+            if lines.quote and any('"' in value for value in row):
                 for position, quoted in enumerate(_quoted_fields("".join(lines.record))):
                     value = row[position]
                     if '"' in value and not quoted:
@@ -253,19 +258,20 @@ def read_batches(path: str | Path, compression: str | None, columns: list[str],
 
     with CsvReader(path, compression) as reader:
         positions = [reader.header.index(c) for c in columns]
+        pick = operator.itemgetter(*positions, positions[0])  # always a tuple, even for one column
         lines: list[int] = []
-        rows: list[list[str]] = []
+        rows: list[tuple[str, ...]] = []
 
         def flush():
             arrays = {}
-            for name, position in zip(columns, positions):
-                array = pa.array([row[position] for row in rows], type=pa.string())
+            for name, values in zip(columns, zip(*rows)):
+                array = pa.array(values, type=pa.string())
                 arrays[name] = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
             return np.asarray(lines, dtype=np.int64), arrays
 
         for line, row in reader:
             lines.append(line)
-            rows.append(row)
+            rows.append(pick(row))
             if len(rows) >= batch_rows:
                 yield flush()
                 lines, rows = [], []
