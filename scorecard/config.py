@@ -251,28 +251,25 @@ class SplitSpec(_Strict):
         windows = ("train_start", "train_end", "test_start", "test_end")
         drawn = ("test_share", "seed")
         if self.method == "time":
-            missing = [k for k in windows if getattr(self, k) is None]
-            if missing:
-                raise ValueError(f"split.method 'time' needs {', '.join('split.' + k for k in missing)} "
-                                 "(the training and test windows on the application date)")
-            stray = [k for k in drawn if getattr(self, k) is not None]
-            if stray:
-                raise ValueError(f"{', '.join('split.' + k for k in stray)}: only for split.method random or "
-                                 "stratified (method 'time' splits by the window dates)")
-            if not self.train_start <= self.train_end < self.test_start <= self.test_end:
-                raise ValueError(
-                    "expected train_start <= train_end < test_start <= test_end "
-                    f"(got {self.train_start}, {self.train_end}, {self.test_start}, {self.test_end})"
-                )
-            return self
-        missing = [k for k in drawn if getattr(self, k) is None]
+            needed, unused, joiner = windows, drawn, ", "
+            why = "(the training and test windows on the application date)"
+            only = "only for split.method random or stratified (method 'time' splits by the window dates)"
+        else:
+            needed, unused, joiner = drawn, windows, " and "
+            why = "(the share of rows drawn for the test sample, e.g. 0.2, and the random seed)"
+            only = (f"only for split.method 'time' (method '{self.method}' draws the test sample at random); "
+                    "remove them")
+        missing = [k for k in needed if getattr(self, k) is None]
         if missing:
-            raise ValueError(f"split.method '{self.method}' needs {' and '.join('split.' + k for k in missing)} "
-                             "(the share of rows drawn for the test sample, e.g. 0.2, and the random seed)")
-        stray = [k for k in windows if getattr(self, k) is not None]
+            raise ValueError(f"split.method '{self.method}' needs {joiner.join('split.' + k for k in missing)} {why}")
+        stray = [k for k in unused if getattr(self, k) is not None]
         if stray:
-            raise ValueError(f"{', '.join('split.' + k for k in stray)}: only for split.method 'time' "
-                             f"(method '{self.method}' draws the test sample at random); remove them")
+            raise ValueError(f"{', '.join('split.' + k for k in stray)}: {only}")
+        if self.method == "time" and not self.train_start <= self.train_end < self.test_start <= self.test_end:
+            raise ValueError(
+                "expected train_start <= train_end < test_start <= test_end "
+                f"(got {self.train_start}, {self.train_end}, {self.test_start}, {self.test_end})"
+            )
         return self
 
 
