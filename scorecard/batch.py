@@ -834,25 +834,39 @@ def _source_sql(plan: Plan) -> str:
     return f"SELECT file_row_number + 1 AS sc_line, {cols} FROM {reader}"
 
 
-def _csv_stream(plan: Plan, failure: dict):
-    """The rows of a CSV input as a pyarrow stream (``sc_line`` then the required columns as
-    text), read by :func:`scorecard.csv_dialect.read_batches`. A refusal is kept in
-    ``failure['error']`` so that the caller raises it as it is, not as DuckDB rewords it."""
+def csv_batches(plan: Plan):
+    """A CSV input's rows as pyarrow record batches, read by the engines' one reader
+    (:func:`scorecard.csv_dialect.read_batches`): ``sc_line`` then the required columns as text
+    (an empty field is null). Returns the schema and the batches; an interrupted run stops at
+    the next batch."""
     import pyarrow as pa
 
     needed = list(dict.fromkeys(plan.required))
     schema = pa.schema([("sc_line", pa.int64()), *((c, pa.string()) for c in needed)])
 
     def batches():
+        for lines, arrays in csv_dialect.read_batches(plan.source.path, plan.source.format.compression, needed):
+            _check_interrupted()
+            yield pa.record_batch([pa.array(lines), *(arrays[c] for c in needed)], schema=schema)
+
+    return schema, batches()
+
+
+def _csv_stream(plan: Plan, failure: dict):
+    """:func:`csv_batches` as a pyarrow stream for DuckDB. A refusal is kept in
+    ``failure['error']`` so that the caller raises it as it is, not as DuckDB rewords it."""
+    import pyarrow as pa
+
+    schema, batches = csv_batches(plan)
+
+    def kept():
         try:
-            for lines, arrays in csv_dialect.read_batches(plan.source.path, plan.source.format.compression, needed):
-                _check_interrupted()
-                yield pa.record_batch([pa.array(lines), *(arrays[c] for c in needed)], schema=schema)
+            yield from batches
         except BaseException as error:
             failure["error"] = error
             raise
 
-    return pa.RecordBatchReader.from_batches(schema, batches())
+    return pa.RecordBatchReader.from_batches(schema, kept())
 
 
 def _empty_id_sql(plan: Plan, x: str, trim: str = "trim({x}, ' ')") -> str:
@@ -1147,15 +1161,9 @@ def _read_python(plan: Plan) -> tuple[dict[str, object], np.ndarray]:
             # dictionary-encoded columns are read as their values, as DuckDB reads them
             columns[c] = array.dictionary_decode() if pa.types.is_dictionary(array.type) else array
         return columns, np.arange(table.num_rows, dtype=np.int64) + 1
-    parts: dict[str, list] = {c: [] for c in needed}
-    line_parts = []
-    for lines, arrays in csv_dialect.read_batches(src.path, src.format.compression, needed):
-        _check_interrupted()
-        line_parts.append(lines)
-        for c in needed:
-            parts[c].append(arrays[c])
-    lines = np.concatenate(line_parts) if line_parts else np.zeros(0, dtype=np.int64)
-    return {c: pa.concat_arrays(v) if v else pa.array([], pa.string()) for c, v in parts.items()}, lines
+    schema, batches = csv_batches(plan)
+    table = pa.Table.from_batches(list(batches), schema=schema)
+    return {c: table.column(c).combine_chunks() for c in needed}, table.column("sc_line").to_numpy()
 
 
 def _python_problems(plan: Plan, columns: dict, lines: np.ndarray) -> tuple[list[list[tuple[str, str]]], np.ndarray]:

@@ -66,7 +66,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from scorecard import batch, csv_dialect
+from scorecard import batch
 from scorecard.batch import BatchError, FileFormat, Plan, ProgressCallback
 from scorecard.errors import DataValidationError
 
@@ -360,23 +360,19 @@ def _spark_message(error: BaseException) -> str:
     return batch._one_line(message)
 
 
-def _csv_as_parquet(src: batch.InputFile, columns: list[str], folder: Path) -> tuple[Path, int]:
-    """A CSV input's rows read by :mod:`scorecard.csv_dialect` (the reader of every engine:
+def _csv_as_parquet(plan: Plan, folder: Path) -> Path:
+    """A CSV input's rows read by the engines' one reader (:func:`scorecard.batch.csv_batches`:
     the same refusals, values and line numbers) into ``folder/input.parquet``: ``sc_line`` and
-    ``columns`` as text. Returns the file and its row count."""
-    import pyarrow as pa
+    the required columns as text."""
     import pyarrow.parquet as pq
 
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "input.parquet"
-    schema = pa.schema([("sc_line", pa.int64()), *((c, pa.string()) for c in columns)])
-    rows = 0
+    schema, batches = batch.csv_batches(plan)
     with pq.ParquetWriter(target, schema) as writer:
-        for lines, arrays in csv_dialect.read_batches(src.path, src.format.compression, columns):
-            batch._check_interrupted()
-            writer.write_batch(pa.record_batch([pa.array(lines), *(arrays[c] for c in columns)], schema=schema))
-            rows += len(lines)
-    return target, rows
+        for part in batches:
+            writer.write_batch(part)
+    return target
 
 
 class _Cancel:
@@ -446,7 +442,6 @@ class _Run:
         tag = secrets.token_hex(4)
         self.views = {name: f"scorecard_{name}_{tag}" for name in ("input", "checked")}
         self.tag = f"scorecard-{tag}"
-        self.csv_rows: int | None = None
 
     def act(self, what: str, action):
         """Run a Spark call; its errors become one-line messages."""
@@ -473,7 +468,7 @@ class _Run:
         if src.format.kind == "csv":
             # Read by the engines' one CSV reader into Parquet beside the output (on the storage
             # the cluster shares), with each row's line: Spark never parses the CSV itself.
-            converted, self.csv_rows = _csv_as_parquet(src, required, self.work / "input")
+            converted = _csv_as_parquet(plan, self.work / "input")
             frame = self.act("opening the input", lambda: spark.read.parquet(_path(converted)))
             frame.createOrReplaceTempView(view)
             return f"SELECT * FROM {view}"
