@@ -12,6 +12,7 @@ from scorecard import __version__, card as cardlib
 from scorecard.binning import WOE_FILES, load_bins
 from scorecard.config import Params
 from scorecard.data import ID, TARGET, resolve, sha256_of
+from scorecard.etl import split_summary
 from scorecard.model import FittedModel, Scaling, fit as fit_model, vif_table
 
 MODEL_FILE = "model.json"
@@ -24,6 +25,24 @@ def data_inputs(params: Params, root: str | Path = ".") -> list[dict]:
     """Every input file with its sha256 (part of the model version)."""
     files = [params.data.applicants.path] + [s.path for s in params.environment.enabled_sources().values()]
     return [{"path": f, "sha256": sha256_of(resolve(f, root))} for f in files]
+
+
+def dataset_identity(params: Params, applicants_sha256: str) -> dict:
+    """What population the card was built on (``params.dataset``): its identity, and the words
+    a reader of the card needs (lender, country, currency); unset words are left out."""
+    d = params.dataset
+    described = {"name": d.name, "lender": d.lender, "country": d.country, "currency": d.currency,
+                 "bad_outcome": d.bad_outcome}
+    return {"id": d.identity(applicants_sha256), **{k: v for k, v in described.items() if v is not None}}
+
+
+def _split_record(params: Params) -> dict:
+    """The split, as the card records it: the windows of an out-of-time split (where cards of
+    schema 1.0 had them), and the method with its share and seed otherwise."""
+    record = split_summary(params)
+    if record["method"] == "time":
+        return {"train_window": record["train_window"], "test_window": record["test_window"]}
+    return {"split": record}
 
 
 def build_card(params: Params, bins: dict, model: FittedModel, inputs: list[dict], train_summary: dict) -> dict:
@@ -72,8 +91,8 @@ def build_card(params: Params, bins: dict, model: FittedModel, inputs: list[dict
             "package_version": __version__,
             "params_sha256": params.digest(),
             "data": inputs,
-            "train_window": [str(params.split.train_start), str(params.split.train_end)],
-            "test_window": [str(params.split.test_start), str(params.split.test_end)],
+            "dataset": dataset_identity(params, inputs[0]["sha256"]),
+            **_split_record(params),
             **train_summary,
         },
         "scaling": {

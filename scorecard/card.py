@@ -31,7 +31,7 @@ import pandas as pd
 
 from scorecard.errors import CardError
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 SCHEMA_FILE = "scorecard.schema.json"
 UNSEEN_FLAG = "unseen_categories"
 
@@ -179,6 +179,30 @@ def load(path: str | Path) -> Card:
     except json.JSONDecodeError as error:
         raise CardError(f"{path}: not valid JSON: {error}") from None
     return Card(document)
+
+
+def population(document: dict) -> str:
+    """The identity of the population a card was built on: ``created_from.dataset.id``, or for
+    a card without one (schema 1.0) ``sha256:`` and the first 16 hex digits of its applicant
+    file (the first of ``created_from.data``), as :meth:`scorecard.config.DatasetSpec.identity`
+    gives for params without a dataset id."""
+    created = document.get("created_from", {})
+    dataset = created.get("dataset")
+    if dataset and dataset.get("id"):
+        return dataset["id"]
+    data = created.get("data") or [{}]
+    return f"sha256:{data[0].get('sha256', 'unknown')[:16]}"
+
+
+def same_population(a: dict, b: dict) -> bool:
+    """Whether two card documents were built on the same population: only such cards are
+    compared (champion/challenger, the overview). Cards that both name a dataset id compare
+    ids; otherwise the applicant files' sha256 decide."""
+    ids = [d.get("created_from", {}).get("dataset", {}).get("id") for d in (a, b)]
+    if all(ids):
+        return ids[0] == ids[1]
+    files = [(d.get("created_from", {}).get("data") or [{}])[0].get("sha256") for d in (a, b)]
+    return files[0] is not None and files[0] == files[1]
 
 
 def _as_category(value) -> str | None:

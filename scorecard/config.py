@@ -47,6 +47,9 @@ class ColumnSpec(_Strict):
     min_exclusive: float | None = None
     allowed: list[str] | None = None
     description: str = ""
+    # The unit readers see values in: "currency" (the dataset's currency), or a word such as
+    # "%", "months", "fraction". Descriptive: not part of the card's model_version.
+    unit: str | None = None
 
 
 def _labels_as_text(value):
@@ -124,6 +127,44 @@ class TargetSpec(_Strict):
         return f"{self.column} in {self.bad}"
 
 
+class Citation(_Strict):
+    """Where a file comes from, as the report's Data sources page cites it."""
+
+    text: str = Field(min_length=1)      # the citation as a reader would write it (Markdown)
+    publisher: str = ""
+    licence: str = ""
+    used_for: str = ""
+
+
+class DatasetSpec(_Strict):
+    """What the applicant file is, in the words every page and notebook uses: nothing in the
+    report names a lender, a country, a currency or the bad outcome except through this block."""
+
+    # The identity of the population: a card is compared (champion/challenger, benchmarks) only
+    # with cards built from data of the same id. null: the applicant file's sha256 is the identity.
+    id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    name: str = "the applicant file"
+    lender: str | None = None
+    country: str | None = None
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")   # ISO 4217, e.g. USD, MXN
+    product: str = "personal loan"
+    rows_are: str = "applicants"         # what one row of the file is, plural ("loans", "solicitudes")
+    bad_outcome: str = "bad"             # the word for the event: "charged off", "defaulted", "incumplimiento"
+    period: str | None = None            # e.g. "June 2007 – December 2011"; null: read from the dates if any
+    # Over which window the outcome was observed, for the model documentation's limits.
+    outcome_window: str | None = None
+    # Fields that are protected characteristics (or stand for one, e.g. age): the model
+    # documentation flags every card feature built from them.
+    protected_fields: list[str] = []
+    citations: list[Citation] = []
+
+    def identity(self, applicants_sha256: str | None) -> str:
+        """The population's identity: ``id``, or ``sha256:<first 16 hex>`` of the applicant file."""
+        if self.id:
+            return self.id
+        return f"sha256:{(applicants_sha256 or 'unknown')[:16]}"
+
+
 class DataSpec(_Strict):
     applicants: FileSpec
     id_column: str | None = None
@@ -152,6 +193,8 @@ class SourceSpec(_Strict):
     missing_values: list[str] = []
     align: Literal["month", "year", "year_asof"]
     description: str = ""
+    # Provenance for the Data sources page (not part of the card's model_version).
+    citation: Citation | None = None
 
     @model_validator(mode="after")
     def _layout_fields(self):
@@ -343,7 +386,7 @@ class MonitoringSpec(_Strict):
 #: Sections that say what happens to a card once it is built (promote it? does it drift?), not
 #: how it is built: they are left out of :meth:`Params.digest`, so changing a threshold does
 #: not give the same card a new model_version.
-NOT_IN_DIGEST = frozenset({"promotion", "monitoring"})
+NOT_IN_DIGEST = frozenset({"promotion", "monitoring", "dataset"})
 
 #: Keys added after cards were first built, with the value that means the behaviour from before
 #: they existed: at that value they are left out of :meth:`Params.digest`, so that an unchanged
@@ -357,6 +400,7 @@ DIGEST_OMITTED_AT: dict[tuple[str, ...], Any] = {
 
 
 class Params(_Strict):
+    dataset: DatasetSpec = DatasetSpec()
     data: DataSpec
     environment: EnvironmentSpec
     features: FeaturesSpec
@@ -431,6 +475,9 @@ class Params(_Strict):
             stray = [c for c in getattr(self.binning, section) if c not in feats.model_features]
             if stray:
                 raise ValueError(f"binning.{section}: {stray} are not in features.model_features")
+        unknown = [f for f in self.dataset.protected_fields if f not in data.columns]
+        if unknown:
+            raise ValueError(f"dataset.protected_fields: {unknown} are not declared in data.columns")
         missing = [f for f in feats.model_features if f not in self.explain.reason_texts]
         if missing:
             raise ValueError(f"explain.reason_texts: no reason text for {missing}")
@@ -439,6 +486,13 @@ class Params(_Strict):
     # -- helpers used across stages -------------------------------------------------
     def numeric_features(self) -> list[str]:
         return [f for f in self.features.model_features if f not in self.features.categorical]
+
+    def unit(self, column: str) -> str | None:
+        """The unit a reader sees ``column`` in: the dataset's currency for ``unit: currency``."""
+        spec = self.data.columns.get(column)
+        if spec is None or spec.unit is None:
+            return None
+        return (self.dataset.currency or "currency units") if spec.unit == "currency" else spec.unit
 
     def description(self, feature: str) -> str:
         if feature in self.data.columns:
@@ -454,6 +508,10 @@ class Params(_Strict):
         """sha256 of the parameters in canonical JSON (part of the model version); the
         sections in :data:`NOT_IN_DIGEST` are left out."""
         dumped = self.model_dump(mode="json", exclude=set(NOT_IN_DIGEST))
+        for source in dumped["environment"]["sources"].values():
+            source.pop("citation")      # provenance only: the same data, the same card
+        for column in dumped["data"]["columns"].values():
+            column.pop("unit")          # how values are shown, not what is fitted
         for path, unchanged in DIGEST_OMITTED_AT.items():
             *parents, leaf = path
             node = dumped

@@ -233,6 +233,13 @@ def compare(champion: Card | None, challenger: Card, applicants: pd.DataFrame, w
     if champion is None:
         return result
     result.same_card = champion.document == challenger.document
+    if not cardlib.same_population(champion.document, challenger.document):
+        result.champion_problem = (
+            f"the champion was built on population '{cardlib.population(champion.document)}', the challenger on "
+            f"'{cardlib.population(challenger.document)}' (dataset.id in params.yaml): cards are compared only "
+            "within one population; publish this card to a champion directory of its own")
+        result.champion = {"model_version": champion.version}
+        return result
     try:
         old_metrics, old_score = card_metrics(champion, applicants)
     except ScorecardError as error:

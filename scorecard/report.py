@@ -107,16 +107,186 @@ def metric_changes(current: dict, previous: dict | None,
     return pd.DataFrame(rows)
 
 
+def comparable_champion(card: dict, champion_card: dict | None) -> dict | None:
+    """The published card when it was built on the card's population, else None: a champion of
+    other data is never compared with this card (:func:`scorecard.card.same_population`)."""
+    from scorecard.card import same_population
+
+    return champion_card if champion_card is not None and same_population(card, champion_card) else None
+
+
 def champion_status(card: dict, champion_card: dict | None, promotion: dict | None = None) -> str:
     """One Markdown sentence: is this card the published (champion) card, and since when."""
+    from scorecard.card import population
+
     if champion_card is None:
         return "No card has been published yet (no `models/champion/scorecard.json`): there is nothing to compare with."
+    if comparable_champion(card, champion_card) is None:
+        built_on = champion_card.get("created_from", {}).get("dataset", {}).get("name") or population(champion_card)
+        return (f"**No card has been published for these data yet** (population `{population(card)}`): the card in "
+                f"`models/champion/` (version {champion_card['model_version']}) was built on other data ({built_on}), "
+                "so it is not compared with this one.")
     when = f", promoted {promotion['promoted_at']}" if promotion and promotion.get("promoted_at") else ""
     if champion_card["model_version"] == card["model_version"]:
         return (f"**This card is the published card** (champion version {champion_card['model_version']}{when}): "
                 "both columns below hold the same version, so every change is zero.")
     return (f"**This card ({card['model_version']}) differs from the published card** (champion version "
             f"{champion_card['model_version']}{when}): the change column is this card minus the published one.")
+
+
+# -- words about the data: every page takes them from params.dataset ------------------------------
+def _country(name: str) -> str:
+    """A country's name as it follows "in": "the United States", "Mexico"."""
+    plural = ("United States", "United Kingdom", "Netherlands", "Philippines", "Dominican Republic", "Czech Republic")
+    return f"the {name}" if name in plural else name
+
+
+def _with_article(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
+def card_environment_features(card: dict, params) -> list[str]:
+    """Card features that come from public data: an environment column, or a feature derived
+    from one (e.g. income relative to the state's median)."""
+    env = {c for spec in params.environment.enabled_sources().values() for c in spec.output_columns()}
+    derived = params.features.derived
+    return [f["name"] for f in card["features"]
+            if f["name"] in env or (f["name"] in derived and set(derived[f["name"]].inputs) & env)]
+
+
+def what_the_card_scores(card: dict, params) -> str:
+    """The overview's first paragraph: the event, the product, where the features come from."""
+    d = params.dataset
+    env = card_environment_features(card, params)
+    declared = [f.get("reason_text") or f["name"] for f in card["features"] if f["name"] not in env]
+    text = (f"The card estimates the risk that {_with_article(d.product)} ends **{d.bad_outcome}**"
+            f" (the event `bad`: {card['target']['definition']}), from what an applicant states when applying "
+            f"({', '.join(t[:1].lower() + t[1:] for t in declared)})")
+    if env:
+        texts = [f.get("reason_text") or f["name"] for f in card["features"] if f["name"] in env]
+        text += f" and from public data about where they live ({', '.join(t[:1].lower() + t[1:] for t in texts)})"
+    return text + (". It is a points table: every applicant starts from the base points, each feature adds the points "
+                   "of the bin the applicant falls in, and a higher score means a lower risk.")
+
+
+def split_sentence(split: dict, etl_summary: dict) -> str:
+    """How the samples were drawn, in a reader's words (``etl_summary.json``'s ``split``)."""
+    train, test = f"{etl_summary['rows_train']:,}", f"{etl_summary['rows_test']:,}"
+    if split["method"] == "time":
+        (a, b), (c, d) = split["train_window"], split["test_window"]
+        return (f"{train} in training (applications {a} to {b}) and {test} in the out-of-time test ({c} to {d}), "
+                "never used to fit or select anything")
+    how = "stratified by the outcome (both samples keep the bad rate)" if split["method"] == "stratified" else "at random"
+    return (f"{train} in training and {test} in a test sample of {split['test_share']:.0%} drawn {how} with seed "
+            f"{split['seed']}, never used to fit or select anything (the file has no application date, so there is "
+            "no out-of-time test)")
+
+
+def environment_sentence(card: dict, params) -> str:
+    """Which public data are joined, by which key, and whether the card uses them."""
+    sources = params.environment.enabled_sources()
+    if not sources:
+        return "No public data are joined to the applicants (no environment source in `params.yaml`)."
+    joined = "; ".join(spec.description or name for name, spec in sources.items())
+    used = card_environment_features(card, params)
+    uses = (f"the card uses {', '.join(f'`{u}`' for u in used)}" if used
+            else "the card uses none of them (no such feature passed the selection)")
+    return f"Each applicant is joined by `{params.environment.join_key}` to: {joined}; {uses}."
+
+
+def joined_sentence(params) -> str:
+    """What each applicant carries from the enabled environment sources (the ETL page)."""
+    sources = params.environment.enabled_sources()
+    if not sources:
+        return "No public data are joined: `environment.sources` is empty or every source is disabled."
+    return (f"Read: joined by `{params.environment.join_key}`, each applicant carries: "
+            + "; ".join(f"{spec.description or name} (`{'`, `'.join(spec.output_columns())}`)"
+                        for name, spec in sources.items()) + ".")
+
+
+def data_sentence(card: dict, params, etl_summary: dict) -> str:
+    """The overview's "On which data" paragraph, from ``params.dataset`` and the ETL summary."""
+    d = params.dataset
+    samples = etl_summary["samples"]
+    if samples and "first_date" in samples[0]:
+        when = f" from {min(s['first_date'] for s in samples)} to {max(s['last_date'] for s in samples)}"
+    else:
+        when = f" ({d.period})" if d.period else ""
+    who = f" of {d.lender}" if d.lender else ""
+    where = f" in {_country(d.country)}" if d.country else ""
+    return (f"{etl_summary['rows_in']:,} {d.rows_are}{who}{where}{when} — {d.name} — every one with a known outcome: "
+            f"{split_sentence(etl_summary['split'], etl_summary)}; {etl_summary['rows_excluded']:,} excluded. "
+            + environment_sentence(card, params))
+
+
+def citations(params) -> list[str]:
+    """Citations of the applicant file and of every enabled environment source (Markdown)."""
+    out = [c.text for c in params.dataset.citations]
+    out += [spec.citation.text for spec in params.environment.enabled_sources().values() if spec.citation]
+    return out
+
+
+def sources_table(params) -> pd.DataFrame:
+    """The Data sources page's table: every declared file, its publisher, licence and use."""
+    rows = [{"data": params.dataset.name, "publisher": c.publisher, "licence / terms": c.licence,
+             "used for": c.used_for or "applicants, outcome"} for c in params.dataset.citations]
+    if not params.dataset.citations:
+        rows.append({"data": params.dataset.name, "publisher": params.dataset.lender or "not stated in params.yaml",
+                     "licence / terms": "not stated in params.yaml (dataset.citations)", "used for": "applicants, outcome"})
+    for name, spec in params.environment.sources.items():
+        cite = spec.citation
+        rows.append({"data": spec.description or name, "publisher": cite.publisher if cite else "",
+                     "licence / terms": cite.licence if cite else "",
+                     "used for": ("environment, joined by " + f"`{params.environment.join_key}`") if spec.enabled
+                     else "declared, not enabled (not joined)"})
+    return pd.DataFrame(rows)
+
+
+def protected_features(card: dict, params) -> dict[str, list[str]]:
+    """Card features built from a field declared protected (``dataset.protected_fields``): the
+    feature, and the protected fields it reads (itself, or the inputs of a derived feature)."""
+    protected = set(params.dataset.protected_fields)
+    derived = params.features.derived
+    found = {}
+    for f in card["features"]:
+        reads = set(derived[f["name"]].inputs) if f["name"] in derived else {f["name"]}
+        if reads & protected:
+            found[f["name"]] = sorted(reads & protected)
+    return found
+
+
+def intended_use(card: dict, params) -> str:
+    """The model documentation's "Intended use and limits" list (Markdown), in the data's words."""
+    d = params.dataset
+    where = f" in {_country(d.country)}" if d.country else ""
+    protected = protected_features(card, params)
+    declared = ", ".join(f"`{f}`" for f in d.protected_fields) or "none"
+    if protected:
+        fairness = ("**the card uses " + ", ".join(f"`{f}` (from {', '.join(f'`{x}`' for x in xs)})"
+                                                   for f, xs in protected.items())
+                    + f", built from a field declared protected** (`dataset.protected_fields`: {declared}): a "
+                    "fair-lending review must decide whether this use is lawful for the product before the card decides")
+    else:
+        fairness = (f"no card feature is built from a field declared protected (`dataset.protected_fields`: {declared}); "
+                    "features can still stand in for one (a proxy): see the known weaknesses")
+    window = (d.outcome_window[:1].upper() + d.outcome_window[1:] if d.outcome_window else
+              "Not stated in `params.yaml` (`dataset.outcome_window`): say over which period the outcome was observed")
+    return "\n".join([
+        f"- **Use**: rank applicants for {_with_article(d.product)}{where}, with an underwriter reviewing referrals; "
+        "explain each decision with the reason codes ([Explanations](chapters/05_explain.ipynb)); monitor drift with "
+        "`scorecard monitor`.",
+        f"- **Not for**: other products, other countries, or populations unlike {d.name} without re-development; "
+        "setting prices; deciding without the business rules; any decision based on a protected characteristic: "
+        f"{fairness}.",
+        f"- **Sample**: {d.rows_are} that were *granted*. Declined applicants have no outcome, so the card has not seen "
+        "the applicants a lender would decline (no reject inference).",
+        f"- **Outcome window**: {window}.",
+    ])
+
+
+def money(value: float, currency: str | None) -> str:
+    """An amount with thousands separators and its currency code: ``"25,000 USD"``."""
+    return f"{value:,.0f}" + (f" {currency}" if currency else "")
 
 
 # -- model documentation -----------------------------------------------------------------------
@@ -310,7 +480,7 @@ def reasons_from_small_bins(card: dict, points: pd.DataFrame, reasons: pd.DataFr
 
 def known_weaknesses(card: dict, metrics: dict, etl_summary: dict, segments: pd.DataFrame, train: pd.DataFrame,
                      csi_warn: float, small: pd.DataFrame, spurious: pd.DataFrame, auc_gap: float = 0.05,
-                     levers: pd.DataFrame | None = None) -> list[str]:
+                     levers: pd.DataFrame | None = None, params=None) -> list[str]:
     """The card's known weaknesses, each one Markdown sentence with the numbers that show it.
 
     Parameters
@@ -331,19 +501,24 @@ def known_weaknesses(card: dict, metrics: dict, etl_summary: dict, segments: pd.
         ``reports/benchmarks/levers.csv`` (``benchmarks/levers.py``): a card feature whose
         removal does not lower the validation slice's AUC beyond chance (the upper end of the
         change's 95% interval at or above 0) is reported.
+    params : scorecard.config.Params, optional
+        The words (``dataset.lender``, ``dataset.rows_are``) and the declared units of the
+        fields whose training range is stated.
 
     Returns
     -------
     list of str
     """
     found = []
+    lender = (params.dataset.lender if params is not None else None) or "the lender"
+    rows_are = params.dataset.rows_are if params is not None else "applicants"
     if len(small):
         groups = small.groupby(["bin", "count", "bad_rate"], sort=False)
         for (label, count, bad_rate), part in groups:
             names = ", ".join(f"`{f}` ({p} points; next best {n})" for f, p, n in
                               zip(part["feature"], part["points"], part["next_best_points"]))
-            found.append(f"**Thin bins with the top points.** For {names} the *{label}* bin — {count} training loans, "
-                         f"bad rate {bad_rate:.1%} — gets the feature's most points: its WoE rests on {count} loans.")
+            found.append(f"**Thin bins with the top points.** For {names} the *{label}* bin — {count} training {rows_are}, "
+                         f"bad rate {bad_rate:.1%} — gets the feature's most points: its WoE rests on {count} {rows_are}.")
         for row in spurious.itertuples():
             found.append(f"**Reason codes from the thin bin.** {row.applicants_with_reason:,} test applicants get reason "
                          f"{row.reason_code} (`{row.feature}`); {row.in_best_populated_bin:,} of them "
@@ -356,16 +531,16 @@ def known_weaknesses(card: dict, metrics: dict, etl_summary: dict, segments: pd.
                      + " — the applicant mix changed on these features (see Stability below).")
     samples = {s["sample"]: s for s in etl_summary["samples"]}
     if "train" in samples and "test" in samples and samples["train"]["policy_exceptions"] and not samples["test"]["policy_exceptions"]:
-        found.append(f"**Policy exceptions in training only.** {samples['train']['policy_exceptions']:,} training loans "
+        found.append(f"**Policy exceptions in training only.** {samples['train']['policy_exceptions']:,} training {rows_are} "
                      f"({samples['train']['policy_exceptions'] / samples['train']['rows']:.1%}) were granted outside "
-                     "LendingClub's credit policy; the test year has none, so the card learned partly from a population "
+                     f"{lender}'s credit policy; the test year has none, so the card learned partly from a population "
                      "it no longer scores.")
     overall = metrics["test"]["auc"]
     weak = segments[segments["reliable"] & (segments["auc"] < overall - auc_gap)]
     if len(weak):
         found.append(f"**Weaker segments.** Out of time, with at least enough bads to read, AUC is more than {auc_gap:g} "
                      f"below the overall {overall:.3f} for: " + ", ".join(
-                         f"{r.segment} {r.value} ({r.auc:.3f}, {r.rows:,} loans)" for r in weak.itertuples()) + ".")
+                         f"{r.segment} {r.value} ({r.auc:.3f}, {r.rows:,} {rows_are})" for r in weak.itertuples()) + ".")
     unreliable = segments[~segments["reliable"]]
     if len(unreliable):
         found.append(f"**Small segments.** {len(unreliable)} segment values have too few bads or goods to measure the "
@@ -386,12 +561,14 @@ def known_weaknesses(card: dict, metrics: dict, etl_summary: dict, segments: pd.
     def number(v: float) -> str:
         return f"{v:,.2f}".rstrip("0").rstrip(".")
 
+    # The declared numeric fields on the card that carry a unit (amounts, ratios in %).
     limits = []
-    for column, unit in (("loan_amnt", "USD"), ("dti", "%"), ("annual_inc", "USD")):
-        if column in train:
+    for f in card["features"]:
+        column = f["name"]
+        unit = params.unit(column) if params is not None else None
+        if unit and column in train and f["type"] == "numeric":
             limits.append(f"`{column}` {number(train[column].min())}–{number(train[column].max())} {unit}")
     if limits:
-        found.append("**Range of the evidence.** The training loans span " + ", ".join(limits)
-                     + "; outside these ranges the card extrapolates its end bins (the business rules decline "
-                     "a debt-to-income ratio of 30% or more for this reason).")
+        found.append(f"**Range of the evidence.** The training {rows_are} span " + ", ".join(limits)
+                     + "; outside these ranges the card extrapolates its end bins.")
     return found

@@ -184,12 +184,25 @@ def test_metric_changes_against_the_published_card():
     assert first["published card"].isna().all() and (first["reading"] == "").all()
 
 
+def _built_on(version, dataset_id):
+    return {"model_version": version, "created_from": {"dataset": {"id": dataset_id, "name": f"data {dataset_id}"}}}
+
+
 def test_champion_status_says_when_the_versions_are_the_same():
-    card = {"model_version": "abc"}
-    assert "is the published card" in report.champion_status(card, {"model_version": "abc"}, {"promoted_at": "2026-01-01"})
-    assert "2026-01-01" in report.champion_status(card, {"model_version": "abc"}, {"promoted_at": "2026-01-01"})
-    assert "differs from the published card" in report.champion_status(card, {"model_version": "def"})
+    card = _built_on("abc", "lenders-file")
+    assert "is the published card" in report.champion_status(card, _built_on("abc", "lenders-file"), {"promoted_at": "2026-01-01"})
+    assert "2026-01-01" in report.champion_status(card, _built_on("abc", "lenders-file"), {"promoted_at": "2026-01-01"})
+    assert "differs from the published card" in report.champion_status(card, _built_on("def", "lenders-file"))
     assert "No card has been published" in report.champion_status(card, None)
+
+
+def test_a_champion_of_other_data_is_not_compared():
+    card, champion = _built_on("abc", "mx-personal-2025"), _built_on("def", "lendingclub-2007-2011")
+    status = report.champion_status(card, champion)
+    assert status.startswith("**No card has been published for these data yet** (population `mx-personal-2025`)")
+    assert "data lendingclub-2007-2011" in status and "differs" not in status
+    assert report.comparable_champion(card, champion) is None
+    assert report.comparable_champion(card, _built_on("x", "mx-personal-2025")) is not None
 
 
 def _bin(i, points, count, kind="range"):
@@ -236,10 +249,10 @@ def test_known_weaknesses_name_their_numbers():
     train = pd.DataFrame({"loan_amnt": [500.0, 25_000.0], "dti": [0.0, 29.96], "annual_inc": [4000.0, 6e6]})
     found = report.known_weaknesses(SMALL_CARD, METRICS, etl, segments, train, 0.1, small, spurious)
     text = "\n".join(found)
-    assert "`f` (9 points; next best 1)" in text and "5 training loans" in text
+    assert "`f` (9 points; next best 1)" in text and "5 training applicants" in text
     assert "`a` 0.200" in text and "`b`" not in text
-    assert "10 training loans" in text and "state AA (0.550" in text and "BB" not in text.split("Small")[0]
-    assert "CC" in text and "29.96" in text
+    assert "10 training applicants" in text and "state AA (0.550" in text and "BB" not in text.split("Small")[0]
+    assert "CC" in text and "Range of the evidence" not in text   # no params: no declared units
     assert "without a validation gain" not in text
     levers = pd.DataFrame([
         {"lever": "baseline", "auc_change": None, "auc_change_low": None, "auc_change_high": None},
@@ -250,6 +263,19 @@ def test_known_weaknesses_name_their_numbers():
     found = report.known_weaknesses(SMALL_CARD, METRICS, etl, segments, train, 0.1, small, spurious, levers=levers)
     idle = next(item for item in found if "without a validation gain" in item)
     assert "`f` (+0.0007, 95% interval -0.0008 to +0.0021)" in idle and "`g`" not in idle and "inquiries" not in idle
+
+
+def test_the_range_of_the_evidence_is_stated_in_the_declared_units(card, params):
+    train = pd.DataFrame({"dti": [0.0, 29.96], "revol_util": [0.0, 0.999], "loan_amnt": [500.0, 35_000.0]})
+    etl = {"samples": [{"sample": "train", "rows": 100, "policy_exceptions": 10},
+                       {"sample": "test", "rows": 50, "policy_exceptions": 0}]}
+    found = report.known_weaknesses(card.document, {"stability": {"csi": {}}, "test": {"auc": 0.7}}, etl,
+                                    pd.DataFrame(columns=["segment", "value", "rows", "auc", "reliable"]), train, 0.1,
+                                    pd.DataFrame(), pd.DataFrame(), params=params)
+    text = "\n".join(found)
+    # Card features only (loan_amnt is not on the card), each in the unit params.yaml declares.
+    assert "The training loans span `dti` 0–29.96 %, `revol_util` 0–1 fraction;" in text
+    assert "10 training loans (10.0%) were granted outside LendingClub's credit policy" in text
 
 
 def test_column_fates_and_forbidden_table(params):

@@ -1,0 +1,159 @@
+"""Other lenders' files, built from the real LendingClub data, and whole projects around them.
+
+Each variant is a reproducible sample of the real file (``conftest.sample_rows``) reshaped the way
+another lender would bring it, with the ``params.yaml`` that describes it. The variants test the
+mechanics (nothing in the package, the notebooks or the pages names LendingClub's columns, labels,
+country or currency); they are not data of another lender. ``tests/fixtures/README.md`` says how
+each one is derived.
+
+* **A: no date, no state, no environment.** 2,000 loans (400 per issue year) without the issue
+  date and the state, columns renamed to Spanish, the outcome relabelled ``incumplido`` /
+  ``pagado``, an id column, amounts said to be MXN, a stratified 20% test sample.
+* **B: the Mexican template** (``examples/mexico/params.yaml``) on the fixture
+  ``tests/variants.mexican_fixture``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from conftest import ROOT, sample_rows, write_csv
+
+CHARGED_OFF = {"Charged Off", "Does not meet the credit policy. Status:Charged Off"}
+
+#: Variant A: LendingClub's names -> the Spanish names of the fixture.
+RENAME_A = {
+    "loan_amnt": "monto_solicitado", "term": "plazo", "emp_title": "puesto", "emp_length": "antiguedad_empleo",
+    "home_ownership": "vivienda", "annual_inc": "ingreso_anual", "verification_status": "verificacion_ingreso",
+    "purpose": "destino", "dti": "deuda_ingreso", "delinq_2yrs": "atrasos_2a", "inq_last_6mths": "consultas_6m",
+    "open_acc": "lineas_abiertas", "pub_rec": "registros_publicos", "mths_since_last_delinq": "meses_ultimo_atraso",
+    "mths_since_last_record": "meses_ultimo_registro", "revol_bal": "saldo_revolvente",
+    "revol_util": "uso_revolvente", "total_acc": "lineas_totales", "pub_rec_bankruptcies": "quiebras",
+    "loan_status": "resultado",
+}
+#: Derived features and model features of the default card that need the application date or the
+#: state: a file without both cannot have them.
+NEEDS_DATE_OR_STATE = {"credit_history_months", "state_median_income", "income_to_state_median"}
+
+#: Words that must not appear on any page of a site built from another lender's data.
+FOREIGN_WORDS = ["LendingClub", "Lending Club", "United States", "USD", "charged off", "Charged Off",
+                 "Bureau of Labor Statistics", "Census Bureau", "addr_state", "loan_status", "issue_d"]
+
+
+def _renamed(node, names):
+    if isinstance(node, dict):
+        return {names.get(k, k): _renamed(v, names) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_renamed(v, names) for v in node]
+    return names.get(node, node) if isinstance(node, str) else node
+
+
+def variant_a_frame(raw_text: pd.DataFrame) -> pd.DataFrame:
+    """2,000 real loans with no date and no state, Spanish names, outcome incumplido / pagado."""
+    frame = sample_rows(raw_text, 400, seed=3).drop(columns=["issue_d", "addr_state"]).reset_index(drop=True)
+    frame["loan_status"] = np.where(frame["loan_status"].isin(CHARGED_OFF), "incumplido", "pagado")
+    frame = frame[[c for c in RENAME_A]].rename(columns=RENAME_A)
+    frame.insert(0, "folio", [f"A{i:05d}" for i in range(len(frame))])
+    return frame
+
+
+def variant_a_params(applicants: str) -> dict:
+    """params.yaml of variant A, from the project's own by renaming and removing what needs a date."""
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    data = raw["data"]
+    for column in ("issue_d", "addr_state"):
+        del data["columns"][column]
+    data["columns"] = {k: v for k, v in data["columns"].items() if k in RENAME_A}
+    for spec in data["columns"].values():
+        spec["description"] = spec.get("description", "").replace("USD", "MXN")
+    data.update(date_column=None, state_column=None, id_column="folio",
+                target={"column": "loan_status", "bad": ["incumplido"], "good": ["pagado"]})
+    raw["environment"] = {"join_key": None, "sources": {}}
+    derived = raw["features"]["derived"]
+    for name in NEEDS_DATE_OR_STATE & set(derived):
+        del derived[name]
+    raw["features"]["model_features"] = [f for f in raw["features"]["model_features"] if f not in NEEDS_DATE_OR_STATE]
+    raw["binning"]["monotonic_trend_by_feature"].pop("income_to_state_median")
+    raw["binning"]["overrides_path"] = None
+    raw["explain"]["reason_texts"] = {k: v for k, v in raw["explain"]["reason_texts"].items()
+                                      if k not in NEEDS_DATE_OR_STATE | {"state_unemployment_rate"}}
+    raw["split"] = {"method": "stratified", "test_share": 0.2, "seed": 20240601}
+    raw["evaluate"]["segments"] = [{"column": "purpose", "label": "destino del crédito"},
+                                   {"column": "annual_inc", "label": "ingreso anual (MXN)",
+                                    "edges": [30000, 60000, 90000]}]
+    raw["rules"] = {"path": None}
+    raw = _renamed(raw, RENAME_A)
+    data = raw["data"]
+    data["applicants"] = {"path": applicants, "sha256": None, "encoding": "utf-8"}
+    raw["dataset"] = {
+        "id": "fixture-a-no-date", "name": "Fixture A: 2,000 public loan records, renamed (tests the mechanics)",
+        "lender": "Fixture lender A", "country": "Mexico", "currency": "MXN", "product": "personal loan",
+        "rows_are": "solicitudes", "bad_outcome": "incumplido", "period": None,
+        "outcome_window": "a solicitud counts as bad if it was ever in default over its full term",
+        "protected_fields": [],
+        "citations": [{"text": "Fixture A of this repository's tests (tests/fixtures/README.md): a sample of public "
+                               "loan records with columns renamed; it tests the mechanics, it is not a lender's data.",
+                       "publisher": "this repository's tests", "licence": "as the source file (data/README.md)",
+                       "used_for": "applicants, outcome"}],
+    }
+    return raw
+
+
+# -- a whole project around a variant -----------------------------------------------------------
+#: Tracked files a project needs besides its data: not the tests, the benchmarks' code or the
+#: pipeline's outputs (the variant's own run makes those).
+_LEFT_OUT = ("tests/", "benchmarks/", "data/raw/", "dvc.lock", "metrics.json", "reports/plots/", "reports/images/",
+             ".github/", "security/")
+
+
+def make_project(dest: Path, params: dict, frame: pd.DataFrame, applicants: str, encoding: str = "utf-8") -> Path:
+    """A project folder with the repository's code, pages, notebooks and public data, the
+    variant's applicant file at ``applicants`` (relative to ``dest``) and its ``params.yaml``.
+
+    The published LendingClub champion and the LendingClub benchmark results are copied too: the
+    variant's site must say that neither is for its data."""
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for name in tracked.decode().split("\0"):
+        if not name or name.startswith(_LEFT_OUT) or not (ROOT / name).is_file():
+            continue
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+    for generated in ("reports/plots", "reports/images"):
+        (dest / generated).mkdir(parents=True, exist_ok=True)
+    write_csv(frame, dest / applicants, encoding=encoding)
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    return dest
+
+
+def copy_params(params: dict) -> dict:
+    return copy.deepcopy(params)
+
+
+def site_text(site: Path) -> dict[str, str]:
+    """Every page of a rendered site, as text without tags, by its path."""
+    import re
+
+    pages = {}
+    for page in sorted(site.rglob("*.html")):
+        html = page.read_text(encoding="utf-8")
+        main = re.sub(r"(?s)<script.*?</script>|<style.*?</style>", " ", html)
+        pages[page.relative_to(site).as_posix()] = re.sub(r"<[^>]+>", " ", main)
+    return pages
+
+
+def env_with_venv() -> dict:
+    """The environment for ``dvc repro`` in a copied project: it has no .venv of its own, so
+    scripts/run takes this one (``VIRTUAL_ENV``)."""
+    from conftest import VENV_BIN, project_env
+
+    return {**project_env(), "VIRTUAL_ENV": str(VENV_BIN.parent)}
