@@ -1,18 +1,22 @@
 """Model-quality benchmark: our points card against open-source peers, in one run.
 
-Every model sees the SAME out-of-time split (train: loans issued 2007-2010, test: 2011) and
-the SAME application-time features (``params.features.model_features``: declared fields, the
+Every model sees the SAME split (the one ``params.yaml`` declares: out of time on the
+application date, or a seeded random or stratified test sample) and the SAME application-time
+features (``params.features.model_features``: declared fields, the
 derived ratios, the environment joins and the features read from free text such as
 ``emp_title_group``), produced once by the project's ETL: a peer sees every candidate the card
 was offered, before the card's own IV/p-value/VIF selection. Each is fitted on train and scored
 on test; the script prints a table of test AUC, Gini, KS, Brier and fit time, with our card's
 AUC and KS as ratios of each peer's, and
-writes it to ``reports/benchmarks/model_quality.csv`` (+ ``.json`` with the run's metadata).
+writes it to ``reports/benchmarks/model_quality.csv`` (+ ``.json`` with the run's metadata and
+the identity of the data and parameters it ran on: ``params.dataset.id``, the params digest and
+the applicant file's sha256, which the report's Compared page checks before showing the table).
 
 Run from the project root::
 
     .venv/bin/pip install -r benchmarks/requirements.txt
-    .venv/bin/python benchmarks/model_quality.py
+    .venv/bin/python benchmarks/model_quality.py                       # params.yaml
+    .venv/bin/python benchmarks/model_quality.py --params other.yaml --out-dir /tmp/mq --peers optbinning
 
 This is a measurement, not a test: it has no thresholds and never fails on a number. A peer
 that cannot be imported or fitted gets a row with empty metrics and the reason in ``note``.
@@ -53,7 +57,7 @@ DIGITS = 6          # metrics
 TIME_DIGITS = 3     # fit_seconds
 SEED = 0
 BOOTSTRAP = 1000    # paired resamples of the test set for the card-minus-model intervals
-TARGET = "bad"      # 1 = charged off
+TARGET = "bad"      # 1 = the bad outcome (params.dataset.bad_outcome)
 
 CARD = "scorecard (ours)"
 OPTBINNING = "optbinning Scorecard"
@@ -229,15 +233,44 @@ def stage_timer(durations: dict):
             module.run = originals[name]
 
 
+def run_stages(params, root: Path, out_dir: Path):
+    """The stages of :func:`scorecard.pipeline.run_all`, in its order and with its outputs; when
+    evaluate or explain fail (they read more of the data than the card needs, e.g. months) the card
+    is still benchmarked and the reason is returned.
+
+    Returns
+    -------
+    (PipelineResult, str or None)
+        ``evaluation`` is None when evaluate could not run; the second item says why.
+    """
+    from scorecard import binning, build, etl, evaluate, explain
+    from scorecard.card import Card
+    from scorecard.pipeline import PipelineResult
+
+    out = Path(out_dir)
+    processed = out / "processed"
+    etl_result = etl.run(params, root=root, out_dir=processed)
+    fitted = binning.run(params, root=root, processed_dir=processed)
+    built = build.run(params, root=root, processed_dir=processed, card_path=out / "scorecard.json")
+    card = Card(built.card)
+    evaluation, failed = None, None
+    try:
+        evaluation = evaluate.run(params, card, processed_dir=processed, metrics_path=out / "metrics.json",
+                                  plots_dir=out / "plots", root=root)
+        explain.run(params, card, processed_dir=processed)
+    except Exception as error:  # noqa: BLE001 - the card's row does not need them
+        failed = one_line(error, "scorecard")
+    return PipelineResult(etl_result, fitted, built, card, evaluation), failed
+
+
 def fit_card(params, root: Path, work_dir: Path):
-    """Run the whole pipeline once; return (pipeline result, Row for the card)."""
+    """Run the pipeline's stages once; return (pipeline result, Row for the card)."""
     from scorecard.model import Scaling
-    from scorecard.pipeline import run_all
 
     durations: dict = {}
     start = time.perf_counter()
     with stage_timer(durations):
-        result = run_all(params, root, work_dir)
+        result, failed = run_stages(params, root, work_dir)
     total = time.perf_counter() - start
 
     test = result.etl.test
@@ -252,13 +285,15 @@ def fit_card(params, root: Path, work_dir: Path):
     else:   # run_all no longer calls the stage functions we wrap: fall back to its total
         row.fit_seconds = total
         row.note = "fit = whole run_all (ETL, binning, scorecard, evaluate, explain)"
-    reported = result.evaluation["metrics"]["test"]["auc"]
+    reported = result.evaluation["metrics"]["test"]["auc"] if result.evaluation else None
+    if failed:
+        row.note += f"; evaluate/explain could not run ({failed}): the card's row is scored here"
     row.extra = {"run_all_seconds": round(total, TIME_DIGITS),
                  "stage_seconds": {k: round(v, TIME_DIGITS) for k, v in durations.items()},
                  "card_version": result.card.version,
                  "card_features": result.card.feature_names,
                  "pipeline_reported_test_auc": reported}
-    if abs(round(row.auc, DIGITS) - reported) > 1e-6:
+    if reported is not None and abs(round(row.auc, DIGITS) - reported) > 1e-6:
         row.note += f"; WARNING: pipeline's own test AUC is {reported}"
     return result, row
 
@@ -408,7 +443,25 @@ def git_commit(root: Path) -> str | None:
         return None
 
 
-def metadata_document(rows, params, train, test, seconds, root, load_start) -> dict:
+def split_record(params, train, test) -> dict:
+    """The split the run used, as ``scorecard.report.split_description`` reads it."""
+    s = params.split
+    record = {"method": s.method}
+    if s.method == "time":
+        record.update(date_column=params.data.date_column,
+                      train_window=[str(s.train_start), str(s.train_end)],
+                      test_window=[str(s.test_start), str(s.test_end)],
+                      train=f"{s.train_start}..{s.train_end}", test=f"{s.test_start}..{s.test_end}")
+    else:
+        record.update(test_share=s.test_share, seed=s.seed)
+    record.update({"rows_train": len(train), "rows_test": len(test),
+                   "bad_rate_train": round(float(train[TARGET].mean()), DIGITS),
+                   "bad_rate_test": round(float(test[TARGET].mean()), DIGITS)})
+    return record
+
+
+def metadata_document(rows, params, train, test, seconds, root, load_start, identity=None,
+                      bootstrap=BOOTSTRAP, params_file="params.yaml") -> dict:
     return {
         "benchmark": "model_quality",
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -420,15 +473,13 @@ def metadata_document(rows, params, train, test, seconds, root, load_start) -> d
                                 "end": [round(x, 2) for x in os.getloadavg()]},
         "packages": {name: version(name) for name in VERSIONED},
         "seed": SEED,
-        "split": {"train": f"{params.split.train_start}..{params.split.train_end}",
-                  "test": f"{params.split.test_start}..{params.split.test_end}",
-                  "rows_train": len(train), "rows_test": len(test),
-                  "bad_rate_train": round(float(train[TARGET].mean()), DIGITS),
-                  "bad_rate_test": round(float(test[TARGET].mean()), DIGITS)},
-        "target": f"{TARGET} (1 = charged off)",
+        "params_file": params_file,
+        "identity": identity,
+        "split": split_record(params, train, test),
+        "target": f"{TARGET} (1 = {params.dataset.bad_outcome})",
         "features": list(params.features.model_features),
         "categorical": list(params.features.categorical),
-        "metrics": "on the out-of-time test sample; AUC/Gini/KS from the risk ranking, Brier from "
+        "metrics": "on the test sample; AUC/Gini/KS from the risk ranking, Brier from "
                    "P(bad) (the card's P(bad) from its points scaling)",
         "fit_seconds": "wall-clock seconds to fit on train; for the card, its binning + scorecard "
                        "stages (see results[].extra.stage_seconds)",
@@ -436,17 +487,34 @@ def metadata_document(rows, params, train, test, seconds, root, load_start) -> d
         "card_ks_ratio": "our card's test KS / this model's test KS",
         "card_minus_auc_low/high, card_minus_ks_low/high": (
             f"95% interval (2.5th, 97.5th percentiles) of our card's test AUC (KS) minus this model's over "
-            f"{BOOTSTRAP} paired bootstrap resamples of the test applicants (seed {SEED}): an interval "
-            f"holding 0 is a difference the test year cannot tell from chance"),
-        "bootstrap_resamples": BOOTSTRAP,
+            f"{bootstrap} paired bootstrap resamples of the test applicants (seed {SEED}): an interval "
+            f"holding 0 is a difference the test sample cannot tell from chance"),
+        "bootstrap_resamples": bootstrap,
         "total_seconds": round(seconds, TIME_DIGITS),
         "results": [{**r.record(), "extra": r.extra} for r in rows],
     }
 
 
+def write_sidecar(results_path: Path, benchmark: str, identity: dict, **fields) -> Path:
+    """``<results>.json`` next to a benchmark's CSV: which data and parameters the results belong
+    to (``identity``: :func:`scorecard.report.benchmark_identity`), when and with what code they
+    were produced, and ``fields`` (the split, the validation slice...)."""
+    document = {"benchmark": benchmark,
+                "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "git_commit": git_commit(ROOT), "packages": {name: version(name) for name in VERSIONED[:6]},
+                "identity": identity, **fields}
+    path = Path(results_path).with_suffix(".json")
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--params", default="params.yaml", help="parameters file (relative to the project root)")
+    parser.add_argument("--params", default="params.yaml", help="parameters file (relative to --root)")
+    parser.add_argument("--root", default=str(ROOT),
+                        help="project root the parameters' paths are relative to (default: this project)")
+    parser.add_argument("--bootstrap", type=int, default=BOOTSTRAP,
+                        help=f"paired bootstrap resamples of the test sample (default {BOOTSTRAP})")
     parser.add_argument("--out-dir", default=str(OUT_DIR), help="where the CSV and JSON go (relative to the root)")
     keys = list(PEER_PACKAGES.values())
     parser.add_argument("--peers", nargs="*", default=keys, choices=keys, metavar="PEER",
@@ -454,18 +522,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from scorecard.config import load_params
+    from scorecard.report import benchmark_identity, split_description
 
+    root = Path(args.root).resolve()
     started = time.perf_counter()
     load_start = os.getloadavg()
     seed_everything()
-    params = load_params(ROOT / args.params)
+    params = load_params(root / args.params)
+    identity = benchmark_identity(params, root)
     features = list(params.features.model_features)
     categorical = list(params.features.categorical)
 
     with tempfile.TemporaryDirectory(prefix="benchmark-card-") as work_dir:
-        print("fitting our card (run_all) ...", flush=True)
+        print("fitting our card (the pipeline's stages) ...", flush=True)
         with quiet():
-            result, card_row = fit_card(params, ROOT, Path(work_dir))
+            result, card_row = fit_card(params, root, Path(work_dir))
     train, test = result.etl.train, result.etl.test   # the one ETL output every model uses
     print(f"train {len(train):,} rows, test {len(test):,} rows, {len(features)} features", flush=True)
 
@@ -477,9 +548,10 @@ def main(argv: list[str] | None = None) -> int:
         if row.auc is not None:
             row.card_auc_ratio = card_row.auc / row.auc
             row.card_ks_ratio = card_row.ks / row.ks
-    print(f"paired bootstrap of the card minus each peer ({BOOTSTRAP} resamples) ...", flush=True)
+    print(f"paired bootstrap of the card minus each peer ({args.bootstrap} resamples) ...", flush=True)
     peers_run = [r for r in rows[1:] if r.risk is not None]
-    intervals = paired_bootstrap(test[TARGET].to_numpy(), card_row.risk, {r.model: r.risk for r in peers_run})
+    intervals = paired_bootstrap(test[TARGET].to_numpy(), card_row.risk, {r.model: r.risk for r in peers_run},
+                                 n=args.bootstrap)
     for row in peers_run:
         i = intervals[row.model]
         row.card_minus_auc_low, row.card_minus_auc_high = i["auc_low"], i["auc_high"]
@@ -487,15 +559,16 @@ def main(argv: list[str] | None = None) -> int:
         row.extra["bootstrap_sd"] = {"auc": round(i["auc_sd"], DIGITS), "ks": round(i["ks_sd"], DIGITS)}
 
     seconds = time.perf_counter() - started
-    out_dir = ROOT / args.out_dir
+    out_dir = root / args.out_dir
     write_csv(rows, out_dir / CSV_NAME)
-    document = metadata_document(rows, params, train, test, seconds, ROOT, load_start)
+    document = metadata_document(rows, params, train, test, seconds, ROOT, load_start, identity=identity,
+                                 bootstrap=args.bootstrap, params_file=args.params)
     (out_dir / JSON_NAME).write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
 
     print()
-    print(f"Out-of-time test (issued {params.split.test_start}..{params.split.test_end}, "
-          f"{len(test):,} loans, bad rate {test[TARGET].mean():.4f}); "
-          f"trained on {params.split.train_start}..{params.split.train_end} ({len(train):,} loans)")
+    print(f"{identity['population']} ({identity['applicants_path']}, sha256 {identity['applicants_sha256'][:12]}, "
+          f"params digest {identity['params_digest'][:12]}): {split_description(document['split'])}; "
+          f"test bad rate {test[TARGET].mean():.4f}")
     print(table(rows))
     print()
     print("fit_seconds: wall clock on train; our card = binning + scorecard stages of run_all.")

@@ -1,7 +1,9 @@
 """Does each card feature point the same way on the test year as on the development sample?
 
-For every bin of every card feature: its applicants and bad rate on train (2007-2010) and on
-the out-of-time test (2011), and the WoE computed on each sample. A bin *flips* when its
+For every bin of every card feature: its applicants and bad rate on the training window and on
+the out-of-time test window (``split.method: time``; for the committed parameters 2007-2010
+and 2011), and the WoE computed on each sample. Without an application date there is no time
+to turn around in: the script says so and stops (``split.method`` random or stratified). A bin *flips* when its
 train and test WoE have opposite signs and both are farther than ``--tolerance`` from 0 (its
 points clearly point one way in development and the evidence clearly the other way on test);
 a bin near 0 in training (0 or 1 point) whose test WoE has the other sign is listed as
@@ -9,9 +11,10 @@ a bin near 0 in training (0 or 1 point) whose test WoE has the other sign is lis
 correlation of its bins' train and test WoE is negative. Bins with fewer than ``--min-count``
 test applicants are listed but not judged.
 
-Run from the project root after the pipeline (or pass --card and --processed)::
+Run from the project root after the pipeline (or pass --card and --processed); the card must
+have been built from ``--params`` (its ``created_from.params_sha256``)::
 
-    .venv/bin/python benchmarks/woe_direction.py   # writes reports/benchmarks/woe_direction.csv
+    .venv/bin/python benchmarks/woe_direction.py   # writes reports/benchmarks/woe_direction.csv (+ .json)
 """
 
 from __future__ import annotations
@@ -76,6 +79,8 @@ def judge(table: pd.DataFrame, tolerance: float, min_count: int) -> pd.DataFrame
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--params", default="params.yaml", help="parameters file (relative to --root)")
+    parser.add_argument("--root", default=str(ROOT), help="project root the paths are relative to")
     parser.add_argument("--card", default="scorecard/scorecard.json")
     parser.add_argument("--processed", default="data/processed")
     parser.add_argument("--out", default="reports/benchmarks/woe_direction.csv")
@@ -83,16 +88,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-count", type=int, default=100)
     args = parser.parse_args(argv)
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from model_quality import split_record, write_sidecar
     from scorecard import card as cardlib
+    from scorecard.config import load_params
     from scorecard.etl import load_processed
+    from scorecard.report import benchmark_identity
 
-    card = cardlib.load(ROOT / args.card)
-    train, test = load_processed(ROOT / args.processed)
+    root = Path(args.root).resolve()
+    params = load_params(root / args.params)
+    if params.split.method != "time":
+        print(f"{args.params}: split.method is '{params.split.method}': the WoE direction out of time needs an "
+              "application date (data.date_column) and split.method time; nothing written", file=sys.stderr)
+        return 2
+    card = cardlib.load(root / args.card)
+    built_from = card.document.get("created_from", {}).get("params_sha256")
+    if built_from != params.digest():
+        print(f"{args.card} was built from parameters with digest {built_from}, not from {args.params} "
+              f"({params.digest()}): build the card first (dvc repro) or pass --card; nothing written", file=sys.stderr)
+        return 2
+    identity = benchmark_identity(params, root)
+    train, test = load_processed(root / args.processed)
     table = direction_table(card, train, test)
     summary = judge(table, args.tolerance, args.min_count)
-    out = ROOT / args.out
+    out = root / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     table.round(6).to_csv(out, index=False)
+    write_sidecar(out, "woe_direction", identity, params_file=args.params, card_version=card.version,
+                  split=split_record(params, train, test), tolerance=args.tolerance, min_count=args.min_count)
     print(summary.to_string(index=False))
     for column, title in (("flips", "bins whose WoE flips sign on the test year"),
                           ("near_neutral_drift", "bins near 0 in training whose test WoE has the other sign")):

@@ -572,3 +572,348 @@ def known_weaknesses(card: dict, metrics: dict, etl_summary: dict, segments: pd.
         found.append(f"**Range of the evidence.** The training {rows_are} span " + ", ".join(limits)
                      + "; outside these ranges the card extrapolates its end bins.")
     return found
+
+
+# -- the Compared page: benchmark results and the data they are for -----------------------------
+#: Each benchmark of the Compared page: its results file, what it is in a reader's words, the
+#: command that produces it (``{params}``: the parameters file) and whether it needs a time split.
+BENCHMARKS = {
+    "model_quality": {
+        "file": "reports/benchmarks/model_quality.csv",
+        "what": "comparison with the open-source peers",
+        "command": ".venv/bin/pip install -r benchmarks/requirements.txt && "
+                   ".venv/bin/python benchmarks/model_quality.py --params {params}",
+        "needs_time": False},
+    "ablation": {
+        "file": "reports/benchmarks/ablation.csv",
+        "what": "drop-one-group refit of the card",
+        "command": ".venv/bin/python benchmarks/ablation.py --params {params}",
+        "needs_time": False},
+    "levers": {
+        "file": "reports/benchmarks/levers.csv",
+        "what": "levers' validation",
+        "command": ".venv/bin/python benchmarks/levers.py --params {params}",
+        "needs_time": False},
+    "woe_direction": {
+        "file": "reports/benchmarks/woe_direction.csv",
+        "what": "check of each card feature's direction out of time",
+        "command": ".venv/bin/python benchmarks/woe_direction.py --params {params}",
+        "needs_time": True},
+}
+
+
+def benchmark_identity(params, root=".") -> dict:
+    """Which data and parameters a benchmark result belongs to.
+
+    Parameters
+    ----------
+    params : scorecard.config.Params
+        The parameters the benchmark ran with (or the page is rendered with).
+    root : path
+        Project root that the applicant file's path is resolved against.
+
+    Returns
+    -------
+    dict
+        ``dataset_id`` (``params.dataset.id``; None without one), ``population`` (the id, or
+        ``sha256:`` and 16 hex digits of the applicant file), ``dataset_name``,
+        ``params_digest`` (:meth:`Params.digest`), ``applicants_path`` and ``applicants_sha256``
+        (of the file itself; the declared ``data.applicants.sha256`` when the file is absent).
+    """
+    from scorecard.data import resolve, sha256_of
+
+    path = resolve(params.data.applicants.path, root)
+    sha = sha256_of(path) if path.is_file() else params.data.applicants.sha256
+    dataset = getattr(params, "dataset", None)
+    population = dataset.identity(sha) if hasattr(dataset, "identity") else f"sha256:{(sha or 'unknown')[:16]}"
+    return {"dataset_id": getattr(dataset, "id", None), "population": population,
+            "dataset_name": getattr(dataset, "name", None), "params_digest": params.digest(),
+            "applicants_path": str(params.data.applicants.path), "applicants_sha256": sha}
+
+
+def benchmark_metadata(results_path) -> dict | None:
+    """The metadata written beside a benchmark's results (``<name>.json`` next to ``<name>.csv``),
+    or None when there is none."""
+    import json
+    from pathlib import Path
+
+    path = Path(results_path).with_suffix(".json")
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _short(digest: str | None) -> str:
+    return f"`{digest[:12]}`" if digest else "unknown"
+
+
+class BenchmarkStatus:
+    """Whether a benchmark's committed results may be shown beside the card.
+
+    Attributes
+    ----------
+    name : str
+        The key in :data:`BENCHMARKS`.
+    show : bool
+        The results are for these data: the same dataset id and the same applicant file
+        (sha256) as the current parameters.
+    current : bool
+        ``show``, and run with the card's own parameters (the same params digest).
+    sentence : str
+        One Markdown sentence for the reader: why nothing is shown and the command to run, or
+        that the card has changed since the benchmark ran; "" when the results are current.
+    metadata : dict or None
+        The results' metadata (:func:`benchmark_metadata`).
+    command : str
+        The exact command that (re)produces the results for the current parameters.
+    """
+
+    def __init__(self, name, show, current, sentence, metadata, command):
+        self.name, self.show, self.current = name, show, current
+        self.sentence, self.metadata, self.command = sentence, metadata, command
+
+    def __repr__(self) -> str:
+        return f"BenchmarkStatus({self.name!r}, show={self.show}, current={self.current}, sentence={self.sentence!r})"
+
+
+def benchmark_status(name: str, params, identity: dict, root=".", params_file: str = "params.yaml",
+                     results_path=None) -> BenchmarkStatus:
+    """Decide whether the committed results of benchmark ``name`` are for the current card.
+
+    The results are shown only when their recorded identity names the same dataset id and the
+    same applicant file (sha256) as ``identity``: a comparison run on other data says nothing
+    about this card. When only the params digest differs (same data, other parameters: a binning
+    or selection setting, the features offered, the split) the results are shown with a warning
+    that the card has changed since they ran: the peers' figures still describe these data, but
+    the card's own row is an earlier card's, which a validator must not take for this one.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`BENCHMARKS`.
+    params : scorecard.config.Params
+        The current parameters (a benchmark that needs a time split is not run without one).
+    identity : dict
+        :func:`benchmark_identity` of the current parameters.
+    root : path
+        Project root (the results' default path is relative to it).
+    params_file : str
+        The parameters file as the command should name it.
+    results_path : path, optional
+        The results file; default ``BENCHMARKS[name]["file"]`` under ``root``.
+
+    Returns
+    -------
+    BenchmarkStatus
+    """
+    from pathlib import Path
+
+    spec = BENCHMARKS[name]
+    command = spec["command"].format(params=params_file)
+    run = f"run `{command}`"
+    path = Path(results_path) if results_path is not None else Path(root) / spec["file"]
+    if spec["needs_time"] and params.split.method != "time":
+        return BenchmarkStatus(name, False, False, (
+            f"The {spec['what']} needs an application date (`data.date_column`) and an out-of-time split "
+            f"(`split.method: time`); these parameters have `split.method: {params.split.method}`, so it is not run "
+            "for these data."), None, command)
+    metadata = benchmark_metadata(path) if path.is_file() else None
+    recorded = (metadata or {}).get("identity")
+    if recorded is None:
+        why = "there are no results" if not path.is_file() else f"its results (`{spec['file']}`) do not record their data"
+        return BenchmarkStatus(name, False, False,
+                               f"The {spec['what']} has not been run for these data ({why}): {run}.", metadata, command)
+    same_data = (recorded.get("dataset_id") == identity["dataset_id"]
+                 and recorded.get("applicants_sha256") == identity["applicants_sha256"])
+    if not same_data:
+        # The other population is named by its file's sha256 only: its name (a lender's) has no place on
+        # a page about these data.
+        then = (f"another applicant file, sha256 {_short(recorded.get('applicants_sha256'))}"
+                if recorded.get("applicants_sha256") != identity["applicants_sha256"]
+                else "the same applicant file under another dataset id")
+        return BenchmarkStatus(name, False, False, (
+            f"The {spec['what']} has not been run for these data (the committed results are for {then}; these data "
+            f"are `{identity['population']}`, sha256 {_short(identity['applicants_sha256'])}): {run}."),
+            metadata, command)
+    if recorded.get("params_digest") != identity["params_digest"]:
+        return BenchmarkStatus(name, True, False, (
+            f"**The card has changed since this benchmark ran:** the results below are for these data but for other "
+            f"parameters (params digest {_short(recorded.get('params_digest'))} then, "
+            f"{_short(identity['params_digest'])} now), so the card's figures are an earlier card's; {run} before "
+            "relying on them."), metadata, command)
+    return BenchmarkStatus(name, True, True, "", metadata, command)
+
+
+def _window(value) -> tuple[str, str]:
+    """A recorded window, ``[start, end]`` or ``"start..end"``."""
+    return tuple(value.split("..")) if isinstance(value, str) else tuple(value)
+
+
+def split_description(split: dict) -> str:
+    """How a benchmark's samples were drawn, from its recorded ``split``, e.g. "train on
+    applications dated 2007-01-01 to 2010-12-31 (20,814 rows), test on 2011-01-01 to 2011-12-31
+    (21,721 rows)" or "a stratified 20% test sample (seed 7): train on 1,600 rows, test on 400"."""
+    rows = (lambda key: f" ({split[key]:,} rows)" if key in split else "")
+    method = split.get("method", "time")
+    if method == "time":
+        (a, b) = _window(split.get("train_window", split.get("train")))
+        (c, d) = _window(split.get("test_window", split.get("test")))
+        on = f" (`{split['date_column']}`)" if split.get("date_column") else ""
+        return f"train on applications dated {a} to {b}{on}{rows('rows_train')}, test on {c} to {d}{rows('rows_test')}"
+    kind = ("a stratified" if method == "stratified" else "a random")
+    how = "; bads and goods drawn apart, so both samples keep the bad rate" if method == "stratified" else ""
+    counts = (f": train on {split['rows_train']:,} rows, test on {split['rows_test']:,}"
+              if "rows_train" in split and "rows_test" in split else "")
+    return f"{kind} {split['test_share']:.0%} test sample (seed {split['seed']}{how}){counts}"
+
+
+def sample_phrase(split: dict) -> str:
+    """The test sample in a few words: "the test sample (2011-01-01 to 2011-12-31)" or "the
+    stratified 20% test sample"."""
+    method = split.get("method", "time")
+    if method == "time":
+        c, d = _window(split.get("test_window", split.get("test")))
+        return f"the out-of-time test sample ({c} to {d})"
+    return f"the {'stratified' if method == 'stratified' else 'random'} {split['test_share']:.0%} test sample"
+
+
+def validation_description(validation: dict) -> str:
+    """How ``benchmarks/levers.py`` cut its validation slice from the training sample."""
+    if validation.get("method", "time") == "time":
+        a, b = _window(validation["fit_window"])
+        c, d = _window(validation["validation_window"])
+        return (f"fit on applications dated {a} to {b} ({validation['rows_fit']:,} rows), validate on {c} to {d} "
+                f"({validation['rows_validation']:,} rows), both inside the training window")
+    how = " stratified by the outcome" if validation["method"] == "stratified" else " at random"
+    return (f"fit on {validation['rows_fit']:,} rows of the training sample and validate on the other "
+            f"{validation['rows_validation']:,} ({validation['share']:.0%} drawn{how}, seed {validation['seed']})")
+
+
+def model_quality_summary(results: pd.DataFrame, metadata: dict) -> str:
+    """The card against the best peer on AUC and on KS, with the paired bootstrap interval and
+    whether it holds 0, in one Markdown paragraph computed from ``model_quality.csv`` and its
+    JSON."""
+    card = results.iloc[0]
+    ran = results.iloc[1:].dropna(subset=["auc"])
+    split = metadata.get("split", {})
+    resamples = metadata.get("bootstrap_resamples", 1000)
+    sample = sample_phrase(split)
+
+    def verdict(metric):
+        if not len(ran):
+            return "no peer could run"
+        peer = ran.sort_values(metric, ascending=False).iloc[0]
+        low, high = peer[f"card_minus_{metric}_low"], peer[f"card_minus_{metric}_high"]
+        side = "above" if card[metric] >= peer[metric] else "below"
+        chance = ("a difference the test sample cannot tell from chance" if low <= 0 <= high
+                  else "a difference beyond chance")
+        return (f"the best peer is {peer['model']} at {peer[metric]:.4f}: the card is "
+                f"{abs(card[metric] - peer[metric]):.4f} {side}, and the card-minus-peer difference over "
+                f"{resamples:,} paired resamples of {sample} lies between {low:+.4f} and {high:+.4f} (95%): {chance}")
+
+    packages = ", ".join(f"{k} {v}" for k, v in metadata.get("packages", {}).items() if v)
+    cpus = metadata.get("cpu_count")
+    return (f"Split: {split_description(split)}. Test AUC of the card: **{card['auc']:.4f}**; {verdict('auc')}. "
+            f"KS of the card: **{card['ks']:.4f}**; {verdict('ks')}. Measured on {metadata['date'][:10]} with "
+            f"{packages}. Fit times are wall-clock seconds on {cpus} cores and vary with the machine's load; the "
+            "metrics do not.")
+
+
+def ablation_summary(ablation: pd.DataFrame, metadata: dict | None = None) -> str:
+    """What each feature group adds, from ``ablation.csv``: the groups in order of their AUC
+    contribution, and the groups none of whose features the full card keeps."""
+    full = ablation.iloc[0]
+    kept = set(str(full["card_features"]).split())
+    groups = ablation.iloc[1:].sort_values("auc_contribution", ascending=False)
+    if not len(groups):
+        return "No feature group was dropped: the card's candidates form a single group."
+    listed = "; ".join(f"{r.variant.removeprefix('without ')} {r.auc_contribution:+.4f} AUC, {r.ks_contribution:+.4f} KS"
+                       for r in groups.itertuples())
+    text = f"Contribution of each group (the full card minus the card refitted without it): {listed}."
+    unused = [r.variant.removeprefix("without ") for r in groups.itertuples()
+              if not kept & set(str(r.dropped).split())]
+    if unused:
+        text += (f" None of the features of {', '.join(unused)} is in the full card, so removing "
+                 f"{'it' if len(unused) == 1 else 'them'} changes nothing beyond what the refit selects instead.")
+    negative = [r.variant.removeprefix("without ") for r in groups.itertuples() if r.auc_contribution < 0]
+    if negative:
+        text += f" Without {', '.join(negative)} the card's test AUC is higher."
+    if metadata and metadata.get("split"):
+        text += f" Measured on {sample_phrase(metadata['split'])}."
+    return text
+
+
+def levers_summary(levers: pd.DataFrame) -> str:
+    """Which levers change the validation AUC beyond chance, and what that means for the card's
+    choices, from ``levers.csv``."""
+    others = levers.iloc[1:].dropna(subset=["auc_change_low"])
+    beyond = others[(others["auc_change_low"] > 0) | (others["auc_change_high"] < 0)]
+
+    def names(frame):
+        return ", ".join(f"{r.lever} ({r.auc_change:+.4f})" for r in frame.itertuples())
+
+    text = f"Levers whose AUC change is beyond chance on the slice: {names(beyond) or 'none'}"
+    text += "; every other change is within the slice's sampling error." if len(beyond) < len(others) else "."
+    left_out_lose = others[(others["kept_in_card"] == "no") & (others["auc_change_high"] < 0)]
+    left_out_gain = others[(others["kept_in_card"] == "no") & (others["auc_change_low"] > 0)]
+    kept_within = others[(others["kept_in_card"] == "yes") & (others["auc_change_low"] <= 0)
+                         & (others["auc_change_high"] >= 0)]
+    kept_needed = others[(others["kept_in_card"] == "yes") & (others["auc_change_high"] < 0)]
+    if len(left_out_lose):
+        text += f" Left out of the card and losing beyond chance: {names(left_out_lose)}."
+    if len(left_out_gain):
+        text += f" **Left out of the card although it gains beyond chance**: {names(left_out_gain)}."
+    if len(kept_needed):
+        text += f" Undoing these choices of the card loses beyond chance: {names(kept_needed)}."
+    if len(kept_within):
+        text += f" Undoing these choices of the card changes the AUC by less than chance: {names(kept_within)}."
+    return text
+
+
+def woe_direction_summary(direction: pd.DataFrame, metadata: dict | None = None) -> str:
+    """How many of the card's bins change the sign of their WoE from training to the test
+    sample, from ``woe_direction.csv``."""
+    flips, drift = direction[direction["flips"]], direction[direction["near_neutral_drift"]]
+    sample = sample_phrase((metadata or {}).get("split", {"method": "time", "test": "?..?"})) \
+        if metadata else "the test sample"
+    text = (f"For each of the card's {direction['feature'].nunique()} features, every bin's weight of evidence on "
+            f"the training sample against {sample} (`benchmarks/woe_direction.py`): **{len(flips)} bins change sign** "
+            f"with points that matter; {len(drift)} near-neutral bins (0 or 1 point) lean slightly the other way")
+    if len(flips):
+        text += f" (flipped: {', '.join(f'`{r.feature}` {r.bin}' for r in flips.itertuples())})"
+    return text + "."
+
+
+def benchmark_notes(notes_path, name: str, identity: dict) -> list[str]:
+    """Analysts' readings of one benchmark's committed results, shown only for the data they read.
+
+    Parameters
+    ----------
+    notes_path : path
+        A YAML file of notes: each has ``benchmark`` (a key of :data:`BENCHMARKS`), the
+        ``applicants_sha256`` (and, optionally, ``dataset_id``) of the results it reads, and
+        ``text`` (Markdown paragraphs, separated by blank lines).
+    name : str
+        The benchmark.
+    identity : dict
+        :func:`benchmark_identity` of the current parameters.
+
+    Returns
+    -------
+    list of str
+        The paragraphs of the notes written for these data (none for other data).
+    """
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(notes_path)
+    if not path.is_file():
+        return []
+    notes = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    out = []
+    for note in notes:
+        if note.get("benchmark") != name or note.get("applicants_sha256") != identity["applicants_sha256"]:
+            continue
+        if "dataset_id" in note and note["dataset_id"] != identity["dataset_id"]:
+            continue
+        out += [" ".join(p.split()) for p in note["text"].split("\n\n") if p.strip()]
+    return out
