@@ -756,7 +756,7 @@ def split_description(split: dict) -> str:
     if method == "time":
         (a, b) = _window(split.get("train_window", split.get("train")))
         (c, d) = _window(split.get("test_window", split.get("test")))
-        on = f" (`{split['date_column']}`)" if split.get("date_column") else ""
+        on = f" on `{split['date_column']}`" if split.get("date_column") else ""
         return f"train on applications dated {a} to {b}{on}{rows('rows_train')}, test on {c} to {d}{rows('rows_test')}"
     kind = ("a stratified" if method == "stratified" else "a random")
     how = "; bads and goods drawn apart, so both samples keep the bad rate" if method == "stratified" else ""
@@ -847,18 +847,17 @@ def levers_summary(levers: pd.DataFrame) -> str:
     others = levers.iloc[1:].dropna(subset=["auc_change_low"])
     beyond = others[(others["auc_change_low"] > 0) | (others["auc_change_high"] < 0)]
 
-    def names(frame):
-        return ", ".join(f"{r.lever} ({r.auc_change:+.4f})" for r in frame.itertuples())
+    def names(frame, kept=False):
+        def which(r):
+            return {"yes": ", a choice of the card", "no": ", left out of the card"}.get(r.kept_in_card, "") if kept else ""
+        return ", ".join(f"{r.lever} ({r.auc_change:+.4f}{which(r)})" for r in frame.itertuples())
 
-    text = f"Levers whose AUC change is beyond chance on the slice: {names(beyond) or 'none'}"
+    text = f"Levers whose AUC change is beyond chance on the slice: {names(beyond, kept=True) or 'none'}"
     text += "; every other change is within the slice's sampling error." if len(beyond) < len(others) else "."
-    left_out_lose = others[(others["kept_in_card"] == "no") & (others["auc_change_high"] < 0)]
     left_out_gain = others[(others["kept_in_card"] == "no") & (others["auc_change_low"] > 0)]
     kept_within = others[(others["kept_in_card"] == "yes") & (others["auc_change_low"] <= 0)
                          & (others["auc_change_high"] >= 0)]
     kept_needed = others[(others["kept_in_card"] == "yes") & (others["auc_change_high"] < 0)]
-    if len(left_out_lose):
-        text += f" Left out of the card and losing beyond chance: {names(left_out_lose)}."
     if len(left_out_gain):
         text += f" **Left out of the card although it gains beyond chance**: {names(left_out_gain)}."
     if len(kept_needed):

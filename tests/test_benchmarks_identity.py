@@ -207,7 +207,7 @@ def test_ablation_places_another_lenders_fields_in_one_group(variant, variant_pa
 def test_split_descriptions():
     time_split = {"method": "time", "date_column": "d", "train_window": ["2015-01-01", "2017-12-31"],
                   "test_window": ["2018-01-01", "2018-06-30"], "rows_train": 1200, "rows_test": 300}
-    assert report.split_description(time_split) == ("train on applications dated 2015-01-01 to 2017-12-31 (`d`) "
+    assert report.split_description(time_split) == ("train on applications dated 2015-01-01 to 2017-12-31 on `d` "
                                                     "(1,200 rows), test on 2018-01-01 to 2018-06-30 (300 rows)")
     legacy = {"train": "2007-01-01..2010-12-31", "test": "2011-01-01..2011-12-31"}   # results before the method
     assert report.split_description(legacy) == "train on applications dated 2007-01-01 to 2010-12-31, test on " \
