@@ -215,3 +215,48 @@ def test_split_descriptions():
     assert report.sample_phrase(legacy) == "the out-of-time test sample (2011-01-01 to 2011-12-31)"
     drawn = {"method": "random", "test_share": 0.25, "seed": 3, "rows_train": 750, "rows_test": 250}
     assert report.split_description(drawn) == "a random 25% test sample (seed 3): train on 750 rows, test on 250"
+
+
+def _page_text(folder: Path, monkeypatch) -> str:
+    """reports/benchmarks.qmd's prose and the Markdown its cells display, run in ``folder``."""
+    import re
+
+    shown = []
+    monkeypatch.setattr(report, "_display_markdown", shown.append)
+    monkeypatch.chdir(folder)
+    source = (ROOT / "reports" / "benchmarks.qmd").read_text(encoding="utf-8")
+    parts = re.split(r"```\{python\}\n(.*?)```", source.split("---", 2)[2], flags=re.S)
+    namespace: dict = {}
+    for i, part in enumerate(parts):
+        if i % 2:
+            exec(compile(part, "benchmarks.qmd", "exec"), namespace)   # noqa: S102 - the page's own cells
+        else:
+            shown.append(part)
+    return "\n".join(shown)
+
+
+def test_the_page_for_another_file_names_nothing_of_the_committed_data(variant, tmp_path, monkeypatch):
+    """The Compared page rendered for variant A beside the committed (LendingClub) results: every
+    benchmark says it has not been run for these data (or does not apply), no table is shown, and
+    no word of the committed data appears."""
+    import shutil
+
+    from variants import FOREIGN_WORDS
+
+    folder = tmp_path / "site"
+    shutil.copytree(ROOT / RESULTS, folder / RESULTS)   # the committed results, not the variant's own runs
+    shutil.copy(variant / "params.yaml", folder / "params.yaml")
+    shutil.copytree(variant / "data", folder / "data")
+    text = _page_text(folder, monkeypatch)
+    assert text.count("has not been run for these data") == 3 and "needs an application date" in text
+    assert "| model" not in text and "| variant" not in text and "| lever" not in text
+    assert not [w for w in FOREIGN_WORDS + ["2010", "2011", "Reading it.** The applicant"] if w in text]
+
+
+def test_the_page_for_the_committed_data_shows_every_table(monkeypatch):
+    text = _page_text(ROOT, monkeypatch)
+    assert "has not been run" not in text and "card has changed" not in text
+    for header in ("| model", "| variant", "| lever", "| feature"):
+        assert header in text
+    assert "train on applications dated 2007-01-01 to 2010-12-31 on `issue_d` (20,814 rows)" in text
+    assert "A second round" in text and "paired resamples" in text
