@@ -91,7 +91,7 @@ def segment_chart(segments: pd.DataFrame, segment: str, overall_auc: float) -> g
     fig.add_bar(x=part["value"], y=part["auc"], name="AUC",
                 marker_color=["#1f77b4" if r else "#c6dbef" for r in part["reliable"]],
                 customdata=part[["rows", "bads"]].to_numpy(),
-                hovertemplate="%{x}<br>AUC %{y:.3f}<br>%{customdata[0]} loans, %{customdata[1]} bads<extra></extra>")
+                hovertemplate="%{x}<br>AUC %{y:.3f}<br>%{customdata[0]} applicants, %{customdata[1]} bads<extra></extra>")
     fig.add_scatter(x=part["value"], y=part["bad_rate"], name="bad rate", mode="lines+markers",
                     line_color="#d62728", secondary_y=True)
     fig.add_hline(y=overall_auc, line_dash="dash", line_color="#555", annotation_text=f"overall AUC {overall_auc:.3f}")
@@ -177,7 +177,7 @@ def score_histogram(scores: dict[str, pd.Series]) -> go.Figure:
 
 
 def stability_by_month_chart(by_month: pd.DataFrame, warn: float, alert: float) -> go.Figure:
-    """Score PSI (thick) and each feature's CSI per issue month against the development
+    """Score PSI (thick) and each feature's CSI per application month against the development
     sample, with the warn and alert thresholds as dashed lines."""
     fig = go.Figure()
     for variable, part in by_month.groupby("variable", sort=False):
@@ -188,8 +188,8 @@ def stability_by_month_chart(by_month: pd.DataFrame, warn: float, alert: float) 
                         hovertemplate=f"{variable}<br>%{{x}}<br>%{{y:.3f}}<extra></extra>")
     for level, label, color in ((warn, "warn", "#ff7f0e"), (alert, "alert", "#d62728")):
         fig.add_hline(y=level, line_dash="dash", line_color=color, annotation_text=f"{label} {level:g}")
-    fig.update_layout(title="Stability by issue month: score PSI and feature CSI against training", **_LAYOUT)
+    fig.update_layout(title="Stability by application month: score PSI and feature CSI against training", **_LAYOUT)
     fig.update_layout(height=460)
     fig.update_yaxes(title_text="PSI / CSI")
-    fig.update_xaxes(title_text="issue month")
+    fig.update_xaxes(title_text="application month")
     return fig

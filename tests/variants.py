@@ -91,6 +91,7 @@ def variant_a_params(applicants: str) -> dict:
                                     "edges": [30000, 60000, 90000]}]
     raw["rules"] = {"path": None}
     raw = _renamed(raw, RENAME_A)
+    raw["features"]["forbidden"] = [p.replace("loan_status", "resultado") for p in raw["features"]["forbidden"]]
     data = raw["data"]
     data["applicants"] = {"path": applicants, "sha256": None, "encoding": "utf-8"}
     raw["dataset"] = {
@@ -157,3 +158,84 @@ def env_with_venv() -> dict:
     from conftest import VENV_BIN, project_env
 
     return {**project_env(), "VIRTUAL_ENV": str(VENV_BIN.parent)}
+
+
+# -- variant B: the Mexican template's shape ----------------------------------------------------
+#: Employer group (the default keyword groups read from the declared job title) -> the SCIAN
+#: sector standing in for it; no group (other, missing, retired): blank.
+SECTOR_OF_GROUP = {"military": "93", "government": "93", "health_care": "62", "education": "61", "finance": "52",
+                   "retail": "46", "transport": "48-49", "technology": "51", "management": "55",
+                   "self_employed": "81"}
+#: Home ownership -> the education level standing in for it.
+EDUCATION_OF_HOME = {"RENT": "preparatoria", "MORTGAGE": "licenciatura", "OWN": "secundaria",
+                     "OTHER": "primaria", "NONE": "primaria"}
+EMPLOYMENT_YEARS = {"< 1 year": "0", "1 year": "1", "10+ years": "10", "n/a": ""}
+TEMPLATE = ROOT / "examples/mexico/params.yaml"
+
+
+def mexican_fixture(raw_text: pd.DataFrame, per_year: int = 600) -> pd.DataFrame:
+    """Real LendingClub loans mapped onto the Mexican template's fields (``tests/fixtures/README.md``).
+
+    Each field is filled from one LendingClub column by a fixed rule, so the pipeline sees the
+    template's shape with a real outcome behind it: dates moved 12 years later (2007-2011 ->
+    2019-2023), amounts unchanged but called MXN (monthly income = annual income / 12), the US
+    state mapped to an INEGI code (the sorted list of codes, cycled over 1-32; every 50th row
+    by its name, every 100th without accents), age = 18 + whole years of credit history (blank without a first credit line), jobs
+    in five years = recent inquiries + 1 (at most 8), income growth = (0.5 - revolving
+    utilisation) x 40 %, education from home ownership, the SCIAN sector from the employer
+    keyword group, days past due 120 for charged off, 0 for fully paid and 45 (indeterminate)
+    for the loans granted outside the credit policy. It tests the mechanics; it is not Mexican data.
+    """
+    from scorecard import environment, features
+    from scorecard.config import parse_params
+
+    frame = sample_rows(raw_text, per_year, seed=5).reset_index(drop=True)
+    issued = pd.to_datetime(frame["issue_d"])
+    opened = pd.to_datetime(frame["earliest_cr_line"])
+    codes = {s: i % 32 + 1 for i, s in enumerate(sorted(frame["addr_state"].unique()))}
+    state = frame["addr_state"].map(codes)
+    names = state.map(lambda c: environment.MX_STATES[c][0])
+    plain = names.map(environment._plain)
+    estado = state.astype(str)
+    estado[frame.index % 50 == 0] = names[frame.index % 50 == 0]
+    estado[frame.index % 100 == 0] = plain[frame.index % 100 == 0]
+    default = parse_params(yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8")))
+    spec = default.features.derived["emp_title_group"]
+    group = features.keyword_group(frame["emp_title"], spec.groups, spec.missing_group, spec.other_group)
+    years = frame["emp_length"].map(lambda v: EMPLOYMENT_YEARS.get(v, str(v).split()[0]) if isinstance(v, str) else "")
+    status = frame["loan_status"]
+    days = np.where(status.str.startswith("Does not meet"), 45, np.where(status.isin(CHARGED_OFF), 120, 0))
+    history_years = (issued - opened).dt.days // 365.25   # NaN where the file has no first credit line
+    inquiries = pd.to_numeric(frame["inq_last_6mths"])
+    utilisation = pd.to_numeric(frame["revol_util"])
+    out = pd.DataFrame({
+        "folio": [f"MX-{i:06d}" for i in range(len(frame))],
+        "fecha_solicitud": (issued + pd.DateOffset(years=12)).dt.strftime("%Y-%m-%d"),
+        "monto_solicitado": frame["loan_amnt"],
+        "plazo_meses": frame["term"],
+        "ingreso_mensual": (pd.to_numeric(frame["annual_inc"]) / 12).round(2).map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
+        "antiguedad_empleo_anios": years,
+        "empleos_ultimos_5_anios": (inquiries.clip(upper=7) + 1).map(lambda v: "" if pd.isna(v) else str(int(v))),
+        "edad": (18 + history_years).map(lambda v: "" if pd.isna(v) else str(int(v))),
+        "estado": estado,
+        "crecimiento_ingreso_pct": ((0.5 - utilisation) * 40).round(1).map(lambda v: "" if pd.isna(v) else f"{v:.1f}"),
+        "escolaridad": frame["home_ownership"].map(EDUCATION_OF_HOME),
+        "sector_scian": group.map(SECTOR_OF_GROUP).fillna(""),
+        "dias_atraso_max": days.astype(str),
+    })
+    return out
+
+
+def mexican_params(applicants: str) -> dict:
+    """The Mexican template with the fixture's file and a truthful description of the fixture."""
+    raw = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
+    raw["data"]["applicants"] = {"path": applicants, "sha256": None, "encoding": "utf-8"}
+    raw["dataset"].update(
+        id="fixture-b-mexican-shape", name="Fixture B: 3,000 public loan records mapped onto the Mexican template",
+        lender="Fixture lender B", outcome_window="days past due as mapped by the fixture (tests/fixtures/README.md)")
+    raw["dataset"]["citations"] = [{
+        "text": "Fixture B of this repository's tests (tests/fixtures/README.md): public loan records mapped onto the "
+                "Mexican template's fields; it tests the mechanics, it is not Mexican data.",
+        "publisher": "this repository's tests", "licence": "as the source file (data/README.md)",
+        "used_for": "applicants, outcome"}]
+    return raw
