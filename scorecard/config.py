@@ -576,6 +576,8 @@ class Params(_Strict):
         dumped = self.model_dump(mode="json", exclude=set(NOT_IN_DIGEST))
         for source in dumped["environment"]["sources"].values():
             source.pop("citation")      # provenance only: the same data, the same card
+            if source["join_key"] == dumped["environment"]["join_key"]:
+                source["join_key"] = None   # naming the default key is the same join
         for column in dumped["data"]["columns"].values():
             column.pop("unit")          # how values are shown, not what is fitted
         for path, unchanged in DIGEST_OMITTED_AT.items():
