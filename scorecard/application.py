@@ -43,10 +43,12 @@ def _needed(name: str, params: Params, trail: tuple[str, ...] = ()) -> list[str]
         return [name]
     if name in params.features.derived:
         return [c for i in params.features.derived[name].inputs for c in _needed(i, params, trail + (name,))]
-    for source in params.environment.enabled_sources().values():
+    for source_name, source in params.environment.enabled_sources().items():
         if name in source.output_columns():
-            return [*_needed(params.environment.join_key, params, trail + (name,)),
-                    *_needed(params.data.date_column, params, trail + (name,))]
+            # A source with align: none joins by its key alone: no application date needed.
+            date = [params.data.date_column] if source.dated else []
+            return [c for column in (params.environment.key_of(source_name), *date)
+                    for c in _needed(column, params, trail + (name,))]
     raise ConfigError(
         f"card feature '{name}' is not a column of data.columns, a feature of features.derived nor a "
         "column of an enabled environment source in params.yaml: the card was built from other parameters")
@@ -241,9 +243,11 @@ class ApplicationForm:
         kinds = {name: spec.type for name, spec in self.columns.items()}   # numeric, date, category
         sources = []
         for name, spec in environment.enabled_sources().items():
-            key_spec = self.columns.get(environment.join_key)
-            date_spec = self.columns.get(params.data.date_column)
-            if key_spec is None or key_spec.type != "category" or date_spec is None or date_spec.type != "date":
+            key_column = environment.key_of(name)
+            key_spec = self.columns.get(key_column)
+            date_spec = self.columns.get(params.data.date_column) if spec.dated else None
+            if key_spec is None or key_spec.type != "category" or (
+                    spec.dated and (date_spec is None or date_spec.type != "date")):
                 return None
             table = self.tables[name]
             columns = spec.output_columns()
@@ -254,8 +258,10 @@ class ApplicationForm:
                     for k in table[KEY].tolist()]
             if spec.align == "month":
                 periods = [(t.year, t.month) for t in pd.to_datetime(table[PERIOD])]
-            else:
+            elif spec.dated:
                 periods = [int(p) for p in table[PERIOD].tolist()]
+            else:
+                periods = [None] * len(table)   # align none: one row per key
             values = list(zip(*(table[c].astype("float64").tolist() for c in columns)))
             lookup = dict(zip(zip(keys, periods), values))
             by_key: dict = {}
@@ -264,7 +270,7 @@ class ApplicationForm:
                     by_key.setdefault(key, ([], []))
                     by_key[key][0].append(period)
                     by_key[key][1].append(row)
-            sources.append((spec.key_names, spec.align, columns, lookup, by_key))
+            sources.append((key_column, spec.key_names, spec.align, columns, lookup, by_key))
             kinds.update({c: "numeric" for c in columns})
         for name in self.derived:
             spec = params.features.derived[name]
@@ -344,11 +350,11 @@ class ApplicationForm:
 
     def _join_record(self, row: dict) -> bool:
         """Add the environment values (as :func:`scorecard.environment.join_source`); False
-        when a source does not cover the applicant's state and period."""
-        environment = self.params.environment
-        for key_names, align, columns, lookup, by_key in self._fast["sources"]:
-            state, day = row[environment.join_key], row[self.params.data.date_column]
-            if state is None or day is None:
+        when a source does not cover the applicant's key and period."""
+        for key_column, key_names, align, columns, lookup, by_key in self._fast["sources"]:
+            state = row[key_column]
+            day = row[self.params.data.date_column] if align != "none" else None
+            if state is None or (day is None and align != "none"):
                 return False
             if key_names == "us_state_name":
                 key = us_state_code(state)
@@ -356,7 +362,9 @@ class ApplicationForm:
                 key = mx_state_code(state)
             else:
                 key = state.strip()
-            if align == "month":
+            if align == "none":
+                values = lookup.get((key, None))
+            elif align == "month":
                 values = lookup.get((key, (day.year, day.month)))
             elif align == "year":
                 values = lookup.get((key, day.year))

@@ -169,7 +169,7 @@ class DataSpec(_Strict):
     applicants: FileSpec
     id_column: str | None = None
     # null: the file has no application date (then split.method must be random or stratified,
-    # and no environment source can be enabled: sources align by that date).
+    # and only environment sources with align: none can be enabled: the others align by that date).
     date_column: str | None = None
     # null: no state (or region) column; the report then has no performance-by-state table.
     state_column: str | None = None
@@ -178,20 +178,27 @@ class DataSpec(_Strict):
 
 
 class SourceSpec(_Strict):
-    """A public-data source joined to applicants by state and application date."""
+    """A public-data source joined to applicants by a key (state, municipality, postal code...)
+    and, unless ``align: none``, by the application date."""
 
     enabled: bool = True
     path: str
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     encoding: str = "utf-8"
-    layout: Literal["time_rows_key_columns", "key_rows_time_columns", "long"]
+    # key_rows: one row per key, one column per value, no time (with align: none).
+    layout: Literal["time_rows_key_columns", "key_rows_time_columns", "long", "key_rows"]
+    # The applicant column (data.columns) this source joins on; null: environment.join_key.
+    join_key: str | None = None
     key_column: str | None = None
+    # How keys are compared: state codes or names mapped to codes; null: trimmed text as written
+    # (a postal code "01000" keeps its leading zero).
     key_names: Literal["us_state_name", "mx_state"] | None = None
     time_column: str | None = None
     value_name: str | None = None
     value_columns: dict[str, str] | None = None
     missing_values: list[str] = []
-    align: Literal["month", "year", "year_asof"]
+    # none: one value per key, whatever the application date (a census year, a static index).
+    align: Literal["month", "year", "year_asof", "none"]
     description: str = ""
     # Provenance for the Data sources page (not part of the card's model_version).
     citation: Citation | None = None
@@ -202,10 +209,18 @@ class SourceSpec(_Strict):
             "time_rows_key_columns": ("time_column", "value_name"),
             "key_rows_time_columns": ("key_column", "value_name"),
             "long": ("key_column", "time_column", "value_columns"),
+            "key_rows": ("key_column", "value_columns"),
         }[self.layout]
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:
             raise ValueError(f"layout '{self.layout}' needs {missing}")
+        # A file without time has one value per key: only align none fits it, and align none
+        # has no period to pick from a file with time.
+        if (self.layout == "key_rows") != (self.align == "none"):
+            raise ValueError(f"align '{self.align}' with layout '{self.layout}': align 'none' (no time) goes "
+                             "with layout 'key_rows' (one row per key), and layout 'key_rows' with align 'none'")
+        if self.layout == "key_rows" and self.time_column is not None:
+            raise ValueError("layout 'key_rows' has no time: remove time_column")
         return self
 
     def output_columns(self) -> list[str]:
@@ -214,14 +229,30 @@ class SourceSpec(_Strict):
             return list(self.value_columns.values())
         return [self.value_name]
 
+    @property
+    def dated(self) -> bool:
+        """Whether the source is joined by the application date as well as by its key."""
+        return self.align != "none"
+
 
 class EnvironmentSpec(_Strict):
-    # null (or no enabled source): no environment feature is joined.
+    # The applicant column every source joins on unless it names its own (sources.<name>.join_key);
+    # null when every enabled source names its own, or none is enabled.
     join_key: str | None = None
     sources: dict[str, SourceSpec] = {}
 
     def enabled_sources(self) -> dict[str, SourceSpec]:
         return {name: spec for name, spec in self.sources.items() if spec.enabled}
+
+    def key_of(self, name: str) -> str | None:
+        """The applicant column source ``name`` joins on: its own join_key, else environment.join_key."""
+        spec = self.sources[name]
+        return spec.join_key if spec.join_key is not None else self.join_key
+
+    def join_keys(self) -> list[str]:
+        """The applicant columns the enabled sources join on, each once, in source order."""
+        keys = [self.key_of(name) for name in self.enabled_sources()]
+        return list(dict.fromkeys(k for k in keys if k is not None))
 
 
 class KeywordGroup(_Strict):
@@ -396,6 +427,10 @@ DIGEST_OMITTED_AT: dict[tuple[str, ...], Any] = {
     ("split", "test_share"): None,
     ("split", "seed"): None,
     ("data", "target", "rule"): None,
+    ("environment", "sources", "*", "join_key"): None,   # "*": every source
+    # A source added to params.yaml later, disabled: it joins nothing, so it leaves the digest
+    # (``disabled`` matches any source whose ``enabled`` is false).
+    ("environment", "sources", "mx_marginalization_2020"): "disabled",
 }
 
 
@@ -430,14 +465,7 @@ class Params(_Strict):
                 "split.method 'time' splits on the application date, but data.date_column is null: set "
                 "data.date_column to the file's date column, or set split.method to random or stratified "
                 "(with split.test_share and split.seed)")
-        enabled = sorted(self.environment.enabled_sources())
-        if enabled and self.environment.join_key is None:
-            raise ValueError(f"environment.join_key is null but environment.sources {enabled} are enabled: set "
-                             "environment.join_key to the applicant file's state column, or disable the sources "
-                             "(enabled: false)")
-        if enabled and data.date_column is None:
-            raise ValueError(f"environment.sources {enabled} align by the application date, but "
-                             "data.date_column is null: set data.date_column, or disable the sources (enabled: false)")
+        self._environment_keys()
         env_cols = [c for s in self.environment.enabled_sources().values() for c in s.output_columns()]
         available = set(data.columns) | set(feats.derived) | set(env_cols)
         for name, spec in feats.derived.items():
@@ -483,6 +511,44 @@ class Params(_Strict):
             raise ValueError(f"explain.reason_texts: no reason text for {missing}")
         return self
 
+    def _environment_keys(self):
+        """Each enabled source has a join key, a declared applicant column, and the application
+        date when it aligns by one."""
+        data, environment = self.data, self.environment
+        enabled = environment.enabled_sources()
+        keyless = sorted(name for name in enabled if environment.key_of(name) is None)
+        if keyless:
+            raise ValueError(
+                f"environment.join_key is null but environment.sources {keyless} are enabled and name no "
+                "join_key of their own: set environment.join_key (or environment.sources.<name>.join_key) to "
+                "the applicant file's key column, or disable the sources (enabled: false)")
+        for name, spec in enabled.items():
+            where = (f"environment.sources.{name}.join_key" if spec.join_key is not None
+                     else "environment.join_key")
+            key = environment.key_of(name)
+            if key not in data.columns:
+                raise ValueError(f"{where}: '{key}' (the applicant column source '{name}' joins on) is not "
+                                 "declared in data.columns")
+            kind = data.columns[key].type
+            # Keys compared as text must be read as text: a number loses a postal code's leading zero.
+            if kind == "date" or (kind == "numeric" and spec.key_names is None):
+                raise ValueError(
+                    f"{where}: data.columns.{key} has type '{kind}', but source '{name}' compares its keys as "
+                    "text (key_names: null): declare the column type 'category' so that '01000' stays '01000'")
+        # Two sources adding one column would overwrite each other (or an applicant column) silently.
+        seen = {column: "data.columns" for column in data.columns}
+        for name, spec in enabled.items():
+            for column in spec.output_columns():
+                if column in seen:
+                    raise ValueError(f"environment.sources.{name}: column '{column}' is also given by {seen[column]}: "
+                                     "rename it in value_name / value_columns, or disable one of the sources")
+                seen[column] = f"environment.sources.{name}"
+        dated = sorted(name for name, spec in enabled.items() if spec.dated)
+        if dated and data.date_column is None:
+            raise ValueError(f"environment.sources {dated} align by the application date, but "
+                             "data.date_column is null: set data.date_column, disable the sources (enabled: false), "
+                             "or use sources with align: none")
+
     # -- helpers used across stages -------------------------------------------------
     def numeric_features(self) -> list[str]:
         return [f for f in self.features.model_features if f not in self.features.categorical]
@@ -510,15 +576,19 @@ class Params(_Strict):
         dumped = self.model_dump(mode="json", exclude=set(NOT_IN_DIGEST))
         for source in dumped["environment"]["sources"].values():
             source.pop("citation")      # provenance only: the same data, the same card
+            if source["join_key"] == dumped["environment"]["join_key"]:
+                source["join_key"] = None   # naming the default key is the same join
         for column in dumped["data"]["columns"].values():
             column.pop("unit")          # how values are shown, not what is fitted
         for path, unchanged in DIGEST_OMITTED_AT.items():
             *parents, leaf = path
-            node = dumped
+            nodes = [dumped]
             for part in parents:
-                node = node[part]
-            if leaf in node and node[leaf] == unchanged:
-                del node[leaf]
+                nodes = [n for node in nodes for n in (node.values() if part == "*" else [node[part]])]
+            for node in nodes:
+                if leaf in node and (node[leaf] == unchanged or (
+                        unchanged == "disabled" and isinstance(node[leaf], dict) and node[leaf].get("enabled") is False)):
+                    del node[leaf]
         text = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 

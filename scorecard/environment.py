@@ -1,9 +1,11 @@
-"""Public environment data joined to applicants by state and application date.
+"""Public environment data joined to applicants by a key and, mostly, the application date.
 
 A source is declared in ``params.yaml`` (``environment.sources``): its file, its layout, its
-key and time columns and how its dates align with the application date. Each source is read
-into a long table ``key, period, values...`` and joined exactly: an applicant whose state or
-period the source does not cover stops the run with a message naming both.
+key and time columns, the applicant column it joins on (``join_key``: a state, a municipality,
+a postal code...) and how its dates align with the application date (``align: none``: one
+value per key, no date). Each source is read into a long table ``key, period, values...``
+(``key, values...`` without time) and joined exactly: an applicant whose key or period the
+source does not cover stops the run with a message naming both.
 """
 
 from __future__ import annotations
@@ -82,12 +84,25 @@ def us_state_code(value) -> str | None:
 
 
 def normalise_keys(values: pd.Series, key_names: str | None) -> pd.Series:
-    """Map state keys, given as codes or names, to codes (two-letter US, INEGI 1-32)."""
+    """Map state keys, given as codes or names, to codes (two-letter US, INEGI 1-32); with
+    ``key_names`` null, keys are text compared as written, trimmed ("01000" stays "01000")."""
     if key_names == "us_state_name":
         return values.map(us_state_code)
     if key_names == "mx_state":
         return values.map(mx_state_code).astype("Int64")
     return values.str.strip()
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """An applicant key column as text, a missing value staying missing (not the text 'nan')."""
+    return values.astype(object).where(values.notna(), None).map(lambda v: v if v is None else str(v))
+
+
+def _shown(values, limit: int = 20) -> str:
+    """A list for a message: a postal-code source covers thousands of keys."""
+    values = sorted(map(str, values))
+    more = f" and {len(values) - limit} more" if len(values) > limit else ""
+    return f"{values[:limit]}{more}"
 
 
 def _numeric_or_text(column: pd.Series) -> pd.Series:
@@ -100,7 +115,8 @@ def load_source(spec: SourceSpec, root: str | Path | None = None) -> pd.DataFram
     """Read one environment source into a long table ``key, period, value columns``.
 
     ``period`` is the first day of the month for ``align: month`` and the year for
-    ``align: year`` and ``align: year_asof``.
+    ``align: year`` and ``align: year_asof``; a source with ``align: none`` (``layout:
+    key_rows``) has no period column: one row per key.
     """
     path = resolve(spec.path, root)
     verify_checksum(path, spec.sha256)
@@ -124,6 +140,9 @@ def load_source(spec: SourceSpec, root: str | Path | None = None) -> pd.DataFram
         long = raw[[spec.key_column, *keep]].rename(columns=keep).melt(
             id_vars=[spec.key_column], var_name=PERIOD, value_name=spec.value_name)
         long = long.rename(columns={spec.key_column: KEY})
+    elif spec.layout == "key_rows":
+        long = raw[[spec.key_column, *spec.value_columns]].rename(
+            columns={spec.key_column: KEY, **spec.value_columns})
     else:
         long = raw[[spec.key_column, spec.time_column, *spec.value_columns]].rename(
             columns={spec.key_column: KEY, spec.time_column: PERIOD, **spec.value_columns})
@@ -132,15 +151,18 @@ def load_source(spec: SourceSpec, root: str | Path | None = None) -> pd.DataFram
     long = long[long[KEY].notna()]  # aggregate rows (national totals) carry no state key
     if spec.align == "month":
         long[PERIOD] = pd.to_datetime(long[PERIOD]).dt.to_period("M").dt.to_timestamp()
-    else:
+    elif spec.dated:
         long[PERIOD] = pd.to_numeric(long[PERIOD]).astype(int)
     for column in spec.output_columns():
         long[column] = _numeric_or_text(long[column])
-    repeated = long[long.duplicated([KEY, PERIOD], keep=False)]
+    by = [KEY, PERIOD] if spec.dated else [KEY]
+    repeated = long[long.duplicated(by, keep=False)]
     if len(repeated):
-        raise DataValidationError(f"{path}: {len(repeated)} rows repeat a state and period, e.g. "
-                                  f"{repeated[[KEY, PERIOD]].head(3).to_dict('records')}; expected one value each")
-    return long.sort_values([KEY, PERIOD]).reset_index(drop=True)
+        what = "key and period" if spec.dated else "key"
+        raise DataValidationError(
+            f"{path}: {len(repeated)} rows repeat a {what} (column '{spec.key_column or KEY}'), e.g. "
+            f"{repeated[by].head(3).to_dict('records')}; expected one value each")
+    return long.sort_values(by).reset_index(drop=True)
 
 
 def _periods(dates: pd.Series, align: str) -> pd.Series:
@@ -150,17 +172,30 @@ def _periods(dates: pd.Series, align: str) -> pd.Series:
 
 
 def join_source(applicants: pd.DataFrame, table: pd.DataFrame, spec: SourceSpec, name: str,
-                key_column: str, date_column: str) -> pd.DataFrame:
-    """Add one source's columns to ``applicants`` (same rows, same order)."""
-    keys = normalise_keys(applicants[key_column].astype(str), spec.key_names)
+                key_column: str, date_column: str | None) -> pd.DataFrame:
+    """Add one source's columns to ``applicants`` (same rows, same order).
+
+    Parameters
+    ----------
+    key_column
+        The applicant column the source joins on (``environment.key_of(name)``).
+    date_column
+        The application date (``data.date_column``); unused, and may be None, for a source
+        with ``align: none``.
+    """
+    keys = normalise_keys(_as_text(applicants[key_column]), spec.key_names)
     covered = table[KEY].unique()   # a few dozen states, not the table's thousands of rows
     unknown = applicants.loc[keys.isna() | ~keys.isin(covered), key_column]
     if len(unknown):
-        known = sorted(map(str, covered))
         raise DataValidationError(
-            f"column '{key_column}': {len(unknown)} rows have a state that source '{name}' does not "
-            f"cover, e.g. {sorted(map(str, unknown.unique()))[:5]}; expected one of {known}"
+            f"column '{key_column}': {len(unknown)} rows have a key that source '{name}' does not "
+            f"cover, e.g. {sorted(map(str, unknown.unique()))[:5]}; expected one of {_shown(covered)}"
         )
+    if not spec.dated:
+        left = pd.DataFrame({KEY: keys.reset_index(drop=True)})
+        merged = left.merge(table, on=KEY, how="left")   # one row per key: load_source
+        values = merged[spec.output_columns()].reset_index(drop=True)
+        return _with_values(applicants, values)
     periods = _periods(applicants[date_column], spec.align)
     left = pd.DataFrame({KEY: keys.reset_index(drop=True), PERIOD: periods.reset_index(drop=True)})
     if spec.align == "year_asof":
@@ -175,10 +210,14 @@ def join_source(applicants: pd.DataFrame, table: pd.DataFrame, spec: SourceSpec,
     if uncovered.any():
         examples = left.loc[uncovered, [KEY, PERIOD]].drop_duplicates().head(5)
         raise DataValidationError(
-            f"source '{name}': no value for {uncovered.sum()} applicants' state and period "
-            f"({spec.align}), e.g. {examples.to_dict('records')}; the source covers "
+            f"source '{name}': no value for {uncovered.sum()} applicants' key and period (column "
+            f"'{key_column}', align {spec.align}), e.g. {examples.to_dict('records')}; the source covers "
             f"{table[PERIOD].min()} to {table[PERIOD].max()}"
         )
+    return _with_values(applicants, values)
+
+
+def _with_values(applicants: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
     out = applicants.reset_index(drop=True).copy()
     for column in values:
         out[column] = values[column].to_numpy()
@@ -190,17 +229,19 @@ def load_environment(environment: EnvironmentSpec, root: str | Path | None = Non
     return {name: load_source(spec, root) for name, spec in environment.enabled_sources().items()}
 
 
-def join_environment(applicants: pd.DataFrame, environment: EnvironmentSpec, date_column: str,
+def join_environment(applicants: pd.DataFrame, environment: EnvironmentSpec, date_column: str | None,
                      root: str | Path | None = None,
                      tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Join every enabled source of ``environment`` to the applicants.
 
     ``tables`` are the sources already read by :func:`load_environment` (a service reads
-    them once at start-up); without them each source is read from its file now.
+    them once at start-up); without them each source is read from its file now. Each source
+    joins on its own key column (``environment.key_of``); ``date_column`` may be None when
+    every enabled source has ``align: none``.
     """
     tables = load_environment(environment, root) if tables is None else tables
     for name, spec in environment.enabled_sources().items():
-        applicants = join_source(applicants, tables[name], spec, name, environment.join_key, date_column)
+        applicants = join_source(applicants, tables[name], spec, name, environment.key_of(name), date_column)
     return applicants
 
 

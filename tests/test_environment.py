@@ -71,7 +71,7 @@ def test_unknown_state_is_named(sources, root):
 def test_date_before_the_source_is_named(sources, root):
     spec = sources["mx_marginalization"]
     table = load_source(spec, root)
-    with pytest.raises(DataValidationError, match="no value for 1 applicants' state and period") as error:
+    with pytest.raises(DataValidationError, match="no value for 1 applicants' key and period \\(column 'state'") as error:
         join_source(applicants(["Jalisco"], ["1985-01-01"]), table, spec, "mx", "state", "date")
     print(error.value)
 
