@@ -567,15 +567,18 @@ def monitor_command(
 
     err = _stderr()
     try:
+        no_month = None  # why there is no month-by-month view, when params.yaml has no application date
         if params.is_file():
             loaded = load_params(params)
             thresholds, width = loaded.monitoring, loaded.evaluate.band_width
+            no_month = None if loaded.data.date_column else monitoring.NO_DATE_REASON
         elif params == Path("params.yaml"):
             err.print("note: no params.yaml here: default thresholds (0.1 / 0.25) and 20-point score bands")
             thresholds, width = MonitoringSpec(), monitoring.DEFAULT_BAND_WIDTH
         else:
             raise _fail(f"{params}: parameters file not found")
-        result = monitoring.run(input, batch.load_card(card), reference, thresholds, width, month_column=by_month)
+        result = monitoring.run(input, batch.load_card(card), reference, thresholds, width, month_column=by_month,
+                                no_month_reason=no_month)
         if json_path is not None:
             json_path.parent.mkdir(parents=True, exist_ok=True)
             part = json_path.with_name(f".{json_path.name}.part")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -372,9 +373,30 @@ class ModelSpec(_Strict):
     base_odds: float = Field(default=50, gt=0)
 
 
+class SegmentSpec(_Strict):
+    """One segmentation of the test sample for the performance-by-segment table.
+
+    ``column`` is an applicant field declared in ``data.columns`` (category or numeric) or a
+    model feature; ``label`` is the reader's name of the segmentation (default: the column's
+    name); a numeric field is cut into bands at ``edges`` (increasing; a value equal to an edge
+    belongs to the band above it), a category field is taken value by value.
+    """
+
+    column: str = Field(min_length=1)
+    label: str | None = Field(default=None, min_length=1)
+    edges: list[float] | None = None
+
+    @property
+    def name(self) -> str:
+        """The segmentation's name in the table and the report: the label, else the column."""
+        return self.label or self.column
+
+
 class EvaluateSpec(_Strict):
     band_width: int = Field(default=20, gt=0)
     n_calibration_bins: int = Field(default=10, ge=2, le=100)
+    # The performance-by-segment table: one segmentation per entry (none: no table).
+    segments: list[SegmentSpec] = []
 
 
 class ExplainSpec(_Strict):
@@ -432,6 +454,10 @@ DIGEST_OMITTED_AT: dict[tuple[str, ...], Any] = {
     # (``disabled`` matches any source whose ``enabled`` is false).
     ("environment", "sources", "mx_marginalization_2020"): "disabled",
 }
+
+#: Keys that only say what the report shows, never how the card is built: always left out of
+#: :meth:`Params.digest`, so declaring another segmentation keeps the card's model_version.
+REPORT_ONLY: frozenset[tuple[str, ...]] = frozenset({("evaluate", "segments")})
 
 
 class Params(_Strict):
@@ -509,6 +535,7 @@ class Params(_Strict):
         missing = [f for f in feats.model_features if f not in self.explain.reason_texts]
         if missing:
             raise ValueError(f"explain.reason_texts: no reason text for {missing}")
+        self._segments_consistent(available)
         return self
 
     def _environment_keys(self):
@@ -548,6 +575,44 @@ class Params(_Strict):
             raise ValueError(f"environment.sources {dated} align by the application date, but "
                              "data.date_column is null: set data.date_column, disable the sources (enabled: false), "
                              "or use sources with align: none")
+
+    def _segments_consistent(self, available: set[str]) -> None:
+        """``evaluate.segments``: each column an applicant field or a model feature, numeric
+        ones with increasing ``edges``, category ones without, every name used once."""
+        data, feats = self.data, self.features
+        keys = {data.target.column, data.date_column, data.id_column} - {None}
+        names: dict[str, int] = {}
+        for i, spec in enumerate(self.evaluate.segments):
+            where = f"evaluate.segments[{i}]"
+            column = spec.column
+            if column in keys:
+                raise ValueError(f"{where}.column: '{column}' is a key column (target, application date or id), "
+                                 "not a segment: give an applicant field or a model feature")
+            if column in data.columns:
+                kind = data.columns[column].type
+            elif column in feats.model_features and column in available:
+                kind = "category" if column in feats.categorical else "numeric"
+            else:
+                raise ValueError(f"{where}.column: '{column}' is neither declared in data.columns nor a model "
+                                 "feature (features.model_features)")
+            if kind not in ("category", "numeric"):
+                raise ValueError(f"{where}.column: '{column}' has type '{kind}' (data.columns.{column}); a segment "
+                                 "is a category or a numeric field")
+            if kind == "numeric":
+                edges = spec.edges
+                if not edges:
+                    raise ValueError(f"{where}.edges: '{column}' is numeric: give the band edges, increasing "
+                                     "numbers (e.g. edges: [25000, 50000, 100000])")
+                if not all(math.isfinite(e) for e in edges) or any(a >= b for a, b in zip(edges, edges[1:])):
+                    raise ValueError(f"{where}.edges: expected finite, strictly increasing numbers, got "
+                                     f"{edges}")
+            elif spec.edges is not None:
+                raise ValueError(f"{where}.edges: '{column}' is a category field, taken value by value: remove "
+                                 "edges (they band a numeric field)")
+            if spec.name in names:
+                raise ValueError(f"{where}: the name '{spec.name}' is already used by evaluate.segments"
+                                 f"[{names[spec.name]}]: give one of them a label")
+            names[spec.name] = i
 
     # -- helpers used across stages -------------------------------------------------
     def numeric_features(self) -> list[str]:
@@ -589,6 +654,11 @@ class Params(_Strict):
                 if leaf in node and (node[leaf] == unchanged or (
                         unchanged == "disabled" and isinstance(node[leaf], dict) and node[leaf].get("enabled") is False)):
                     del node[leaf]
+        for *parents, leaf in REPORT_ONLY:
+            node = dumped
+            for part in parents:
+                node = node[part]
+            node.pop(leaf, None)
         text = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 

@@ -238,7 +238,8 @@ def run(root: str | Path = ".", *, repro: bool = True, push: bool = True, champi
 
     print("daily: monitoring the out-of-time applicants against the development sample", flush=True)
     monitored = monitor.run(root / TEST_PATH, challenger, root / TRAIN_PATH, params.monitoring, width,
-                            month_column=params.data.date_column)
+                            month_column=params.data.date_column,
+                            no_month_reason=None if params.data.date_column else monitor.NO_DATE_REASON)
     monitored.input, monitored.reference = TEST_PATH, TRAIN_PATH  # reported relative to the root
 
     print("daily: champion/challenger on the out-of-time applicants", flush=True)

@@ -144,19 +144,26 @@ def evaluate(card: Card, train: pd.DataFrame, test: pd.DataFrame, params: Params
     return out
 
 
-def metrics_document(result: dict, card: Card) -> dict:
+def metrics_document(result: dict, card: Card, by_month_absent: str | None = None) -> dict:
     """The content of ``metrics.json`` (what ``dvc metrics show`` reads): every float at the
     card's precision (:func:`scorecard.card.round_floats`; the metrics are also rounded to six
-    decimals where they are computed)."""
+    decimals where they are computed).
+
+    ``by_month_absent``, when given (:func:`by_month_absent`), is written as
+    ``stability.by_month``, ``"absent: <the reason>"``: why there is no month-by-month
+    stability. Without it the document has no such key."""
     from scorecard.card import round_floats
 
+    stability = {"psi_score": result["psi_score"],
+                 "csi_max": float(result["csi"]["csi"].max()),
+                 "csi": dict(zip(result["csi"]["feature"], result["csi"]["csi"]))}
+    if by_month_absent is not None:
+        stability["by_month"] = f"absent: {by_month_absent}"
     return round_floats({
         "model_version": card.version,
         "train": result["metrics"]["train"],
         "test": result["metrics"]["test"],
-        "stability": {"psi_score": result["psi_score"],
-                      "csi_max": float(result["csi"]["csi"].max()),
-                      "csi": dict(zip(result["csi"]["feature"], result["csi"]["csi"]))},
+        "stability": stability,
     })
 
 
@@ -164,15 +171,24 @@ def run(params: Params, card: Card, processed_dir: str | Path = "data/processed"
         metrics_path: str | Path = METRICS_FILE, plots_dir: str | Path = PLOTS_DIR,
         root: str | Path = ".", applicants_path: str | Path | None = None) -> dict:
     """The evaluate stage: writes ``metrics.json``, the plot data for ``dvc plots``,
-    ``stability_by_month.csv`` (:func:`scorecard.monitor.stability_by_month` of the test sample)
-    and ``performance_by_segment.csv`` (:func:`performance_by_segment` of the test sample by
-    state, loan purpose and income band; the state is read from the applicant file: the one
-    ``params`` declare under ``root``, or ``applicants_path``)."""
+    ``stability_by_month.csv`` and ``performance_by_segment.csv``.
+
+    ``stability_by_month.csv`` is :func:`scorecard.monitor.stability_by_month` of the test
+    sample on ``data.date_column``; with no application date (``data.date_column`` null) it
+    holds its header only, ``metrics.json`` says why under ``stability.by_month`` (``"absent:
+    <reason>"``) and the result's ``"stability_by_month_absent"`` is the reason (else None).
+
+    ``performance_by_segment.csv`` is :func:`performance_by_segment` of the test sample for
+    each segmentation of ``evaluate.segments`` (:func:`segments_of`; its header only when none
+    is declared). A segment column that the processed sample does not carry is read from the
+    applicant file: the one ``params`` declare under ``root``, or ``applicants_path``.
+    """
     from scorecard.etl import load_processed
 
     train, test = load_processed(processed_dir)
     result = evaluate(card, train, test, params)
-    Path(metrics_path).write_text(json.dumps(metrics_document(result, card), indent=2) + "\n")
+    absent = by_month_absent(params)
+    Path(metrics_path).write_text(json.dumps(metrics_document(result, card, absent), indent=2) + "\n")
     plots = Path(plots_dir)
     plots.mkdir(parents=True, exist_ok=True)
     pd.concat(result["roc"]).to_csv(plots / "roc.csv", index=False)
@@ -185,55 +201,118 @@ def run(params: Params, card: Card, processed_dir: str | Path = "data/processed"
     from scorecard import monitor
 
     width = params.evaluate.band_width
-    by_month = monitor.stability_by_month(card, monitor.distribution(card, train, width), test,
-                                          params.data.date_column, params.monitoring, width)
+    if absent is None:
+        by_month = monitor.stability_by_month(card, monitor.distribution(card, train, width), test,
+                                              params.data.date_column, params.monitoring, width)
+    else:
+        by_month = pd.DataFrame(columns=monitor.BY_MONTH_COLUMNS)
     by_month.to_csv(plots / STABILITY_BY_MONTH_FILE, index=False)
     result["stability_by_month"] = by_month
-    from scorecard.data import load_applicants
+    result["stability_by_month_absent"] = absent
 
-    applicants = load_applicants(params, root=root, path=applicants_path)[[ID, params.data.state_column]]
-    segments = performance_by_segment(test[TARGET], card.score(test), segments_of(test, applicants, params.data.state_column))
+    specs = params.evaluate.segments
+    needed = [s.column for s in specs if s.column not in test.columns]
+    applicants = None
+    if needed:
+        from scorecard.data import load_applicants
+
+        applicants = load_applicants(params, root=root, path=applicants_path)[[ID, *dict.fromkeys(needed)]]
+    segments = performance_by_segment(test[TARGET], card.score(test), segments_of(test, applicants, specs))
     segments.to_csv(plots / SEGMENTS_FILE, index=False)
     result["performance_by_segment"] = segments
     return result
 
 
+def by_month_absent(params: Params) -> str | None:
+    """Why the evaluate stage has no month-by-month stability, or None when it has one.
+
+    Returns
+    -------
+    str or None
+        :data:`scorecard.monitor.NO_DATE_REASON` (``"data.date_column is null ..."``) when the
+        applicant file has no application date; None otherwise.
+    """
+    from scorecard.monitor import NO_DATE_REASON
+
+    return None if params.data.date_column is not None else NO_DATE_REASON
+
+
 # -- performance by segment ----------------------------------------------------------------------
 SEGMENTS_FILE = "performance_by_segment.csv"
-#: Upper edges (USD) of the declared annual income bands; the last band is open.
+SEGMENT_COLUMNS = ["segment", "value", "rows", "share", "bads", "bad_rate", "mean_score", "auc", "gini", "ks",
+                   "reliable"]
+#: Upper edges (USD) of the declared annual income bands of LendingClub's params.yaml (the
+#: ``income band`` segmentation of ``evaluate.segments``); the last band is open.
 INCOME_EDGES = (25_000, 50_000, 75_000, 100_000, 150_000)
 #: Below this many bads (or goods) in a segment, its AUC and KS are too noisy to read.
 MIN_SEGMENT_EVENTS = 30
 
 
-def income_band(annual_inc: pd.Series, edges: tuple[float, ...] = INCOME_EDGES) -> pd.Series:
-    """Band of each declared annual income: ``"< 25k"``, ``"25k-50k"``, ..., ``">= 150k"``.
+def edge_text(value: float) -> str:
+    """A band edge as people read it: whole thousands as ``"25k"``, whole millions as ``"2M"``,
+    anything else with thousands separators (``"1,500"``, ``"0.25"``, ``"-3"``)."""
+    def plain(v: float) -> str:
+        text = np.format_float_positional(float(v), trim="-")
+        whole, _, decimals = text.lstrip("-").partition(".")
+        return ("-" if text.startswith("-") else "") + f"{int(whole):,}" + (f".{decimals}" if decimals else "")
+
+    value = float(value)
+    if value != 0 and value % 1_000_000 == 0:
+        return f"{plain(value / 1_000_000)}M"
+    if value != 0 and value % 1_000 == 0:
+        return f"{plain(value / 1_000)}k"
+    return plain(value)
+
+
+def band_labels(edges) -> list[str]:
+    """Labels of the bands cut at ``edges``: ``"< a"``, ``"a-b"``, ..., ``">= z"`` (``"a to b"``
+    when a bound is negative, so that the dash is not read as a minus sign).
+
+    Examples
+    --------
+    >>> band_labels([25_000, 50_000, 1_500_000])
+    ['< 25k', '25k-50k', '50k-1,500k', '>= 1,500k']
+    >>> band_labels([-1, 0, 2.5])
+    ['< -1', '-1 to 0', '0-2.5', '>= 2.5']
+    """
+    texts = [edge_text(e) for e in edges]
+    inner = [f"{ta} to {tb}" if min(a, b) < 0 else f"{ta}-{tb}"
+             for a, b, ta, tb in zip(edges[:-1], edges[1:], texts[:-1], texts[1:])]
+    return [f"< {texts[0]}", *inner, f">= {texts[-1]}"]
+
+
+def numeric_band(values: pd.Series, edges) -> pd.Series:
+    """Band of each value of a numeric field, cut at ``edges`` (:func:`band_labels`).
 
     Parameters
     ----------
-    annual_inc : Series
-        Annual income in USD; missing values get the band ``"missing"``.
-    edges : tuple of float
-        Increasing band edges; a value equal to an edge belongs to the band above it.
+    values : Series
+        Numbers; a missing value gets the band ``"missing"``.
+    edges : sequence of float
+        Strictly increasing band edges; a value equal to an edge belongs to the band above it.
 
     Returns
     -------
     Series
-        Ordered categorical of band labels, lowest income first (``"missing"`` last).
+        Ordered categorical of band labels, lowest first (``"missing"`` last).
+
+    Raises
+    ------
+    ValueError
+        The edges are empty or not strictly increasing.
     """
     edges = tuple(float(e) for e in edges)
     if not edges or list(edges) != sorted(set(edges)):
-        raise ValueError(f"income band edges must be increasing, got {edges}")
+        raise ValueError(f"band edges must be strictly increasing, got {edges}")
+    bands = pd.cut(pd.to_numeric(values, errors="raise").astype(float), [-np.inf, *edges, np.inf], right=False,
+                   labels=band_labels(edges))
+    return bands.cat.add_categories("missing").fillna("missing")
 
-    def short(v: float) -> str:
-        return f"{v / 1000:g}k"
 
-    labels = [f"< {short(edges[0])}"]
-    labels += [f"{short(a)}-{short(b)}" for a, b in zip(edges[:-1], edges[1:])]
-    labels += [f">= {short(edges[-1])}"]
-    bands = pd.cut(annual_inc.astype(float), [-np.inf, *edges, np.inf], right=False, labels=labels)
-    bands = bands.cat.add_categories("missing").fillna("missing")
-    return bands
+def income_band(annual_inc: pd.Series, edges: tuple[float, ...] = INCOME_EDGES) -> pd.Series:
+    """:func:`numeric_band` of a declared annual income: ``"< 25k"``, ``"25k-50k"``, ...,
+    ``">= 150k"``, ``"missing"`` with the default edges."""
+    return numeric_band(annual_inc, edges)
 
 
 def segment_performance(y: pd.Series, score: pd.Series, segment: pd.Series,
@@ -287,7 +366,7 @@ def segment_performance(y: pd.Series, score: pd.Series, segment: pd.Series,
             "ks": round(ks_statistic(part["y"].to_numpy(), part["score"].to_numpy()), _DIGITS) if both else np.nan,
             "reliable": bool(min(bads, goods) >= min_events),
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=SEGMENT_COLUMNS[1:])
 
 
 def performance_by_segment(y: pd.Series, score: pd.Series, segments: dict[str, pd.Series],
@@ -299,40 +378,57 @@ def performance_by_segment(y: pd.Series, score: pd.Series, segments: dict[str, p
     y, score : Series
         Target and score of the same rows.
     segments : dict of str to Series
-        Segmentation name (``"state"``, ``"purpose"``, ``"income band"``) to the segment of
-        each row.
+        Segmentation name (e.g. ``"state"``, ``"purpose"``, ``"income band"``: the label or
+        column of each ``evaluate.segments`` entry) to the segment of each row.
 
     Returns
     -------
     DataFrame
-        The columns of :func:`segment_performance` after a first column ``segment``.
+        The columns of :func:`segment_performance` after a first column ``segment``
+        (:data:`SEGMENT_COLUMNS`); no rows when ``segments`` is empty.
     """
     parts = [segment_performance(y, score, values, min_events).assign(segment=name)
              for name, values in segments.items()]
+    if not parts:
+        return pd.DataFrame(columns=SEGMENT_COLUMNS)
     table = pd.concat(parts, ignore_index=True)
     return table[["segment", *[c for c in table.columns if c != "segment"]]]
 
 
-def segments_of(frame: pd.DataFrame, applicants: pd.DataFrame, state_column: str) -> dict[str, pd.Series]:
-    """The report's segmentations of ``frame``'s rows: state, loan purpose, income band.
+def segments_of(frame: pd.DataFrame, applicants: pd.DataFrame | None, specs) -> dict[str, pd.Series]:
+    """The segmentations of ``frame``'s rows that ``evaluate.segments`` declares.
 
-    ``frame`` is a processed sample (it no longer has the state); the state, and the loan
-    purpose and income when the sample does not carry them, come from the applicant file,
-    matched on the applicant id. A file without a ``purpose`` or ``annual_inc`` column (another
-    lender's names) gets only the segmentations it has.
+    Parameters
+    ----------
+    frame : DataFrame
+        A processed sample, with the applicant id (:data:`scorecard.data.ID`).
+    applicants : DataFrame or None
+        The applicant file's columns that ``frame`` does not carry (e.g. the state), with the
+        applicant id; matched on the id. None when ``frame`` carries every segment column.
+    specs : list of SegmentSpec
+        The segmentations (:class:`scorecard.config.SegmentSpec`), in order.
+
+    Returns
+    -------
+    dict of str to Series
+        Segmentation name (label, else column) to the segment of each row of ``frame``: the
+        field's values for a category field, :func:`numeric_band` at the spec's ``edges`` for
+        a numeric one.
+
+    Raises
+    ------
+    KeyError
+        A segment column is neither in ``frame`` nor in ``applicants``.
     """
-    from scorecard.data import ID
-
-    by_id = applicants.set_index(ID)
-
-    def column(name: str) -> pd.Series | None:
-        if name in frame:
-            return frame[name].reset_index(drop=True)
-        if name in by_id:
-            return frame[ID].map(by_id[name]).reset_index(drop=True)
-        return None
-
-    segments = {"state": column(state_column), "purpose": column("purpose")}
-    income = column("annual_inc")
-    segments["income band"] = None if income is None else income_band(income)
-    return {name: values for name, values in segments.items() if values is not None}
+    by_id = None if applicants is None else applicants.set_index(ID)
+    out = {}
+    for i, spec in enumerate(specs):
+        if spec.column in frame:
+            values = frame[spec.column].reset_index(drop=True)
+        elif by_id is not None and spec.column in by_id:
+            values = frame[ID].map(by_id[spec.column]).reset_index(drop=True)
+        else:
+            raise KeyError(f"evaluate.segments[{i}].column: '{spec.column}' is neither in the processed sample nor "
+                           "in the applicant file's columns given")
+        out[spec.name] = values if spec.edges is None else numeric_band(values, spec.edges)
+    return out

@@ -41,6 +41,11 @@ SCORE = "score"
 _DIGITS = 6
 _NUMBER = re.compile(batch.NUMBER_PATTERN)
 _SHOWN = 3
+#: The columns of :func:`stability_by_month` (also of an empty table).
+BY_MONTH_COLUMNS = ["month", "applicants", "variable", "measure", "value", "status"]
+#: Why there is no month-by-month view when ``params.yaml`` declares no application date.
+NO_DATE_REASON = ("data.date_column is null (the applicant file has no application date), so there is no "
+                  "month to group the applicants by")
 
 
 def status(value: float, warn: float, alert: float) -> str:
@@ -200,8 +205,7 @@ def stability_by_month(card: Card, expected: Distribution, frame: pd.DataFrame, 
         table.insert(0, "applicants", actual.rows)
         table.insert(0, "month", month)
         parts.append(table)
-    columns = ["month", "applicants", "variable", "measure", "value", "status"]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=BY_MONTH_COLUMNS)
 
 
 def month_summary(by_month: pd.DataFrame) -> pd.DataFrame:
@@ -342,6 +346,11 @@ class MonitorResult:
         :func:`stability_by_month`, when a month column was given.
     month_column : str or None
         That column.
+    by_month_absent : str or None
+        Why there is no month-by-month view (e.g. :data:`NO_DATE_REASON`), when one was
+        expected but cannot be given; also among ``notes``.
+    notes : list of str
+        What the reader should know about the comparison.
     """
 
     card_name: str
@@ -356,6 +365,7 @@ class MonitorResult:
     overall: pd.DataFrame
     by_month: pd.DataFrame | None = None
     month_column: str | None = None
+    by_month_absent: str | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -382,6 +392,8 @@ class MonitorResult:
             out["month_column"] = self.month_column
             out["by_month"] = month_summary(self.by_month).to_dict(orient="records")
             out["by_month_detail"] = self.by_month.to_dict(orient="records")
+        elif self.by_month_absent is not None:
+            out["by_month_absent"] = self.by_month_absent
         return out
 
 
@@ -392,7 +404,7 @@ def matches_card(card: Card, reference: Distribution) -> bool:
 
 def run(applicants: str | Path, card: Card, reference: str | Path = DEFAULT_REFERENCE,
         thresholds: MonitoringSpec | None = None, band_width: int = DEFAULT_BAND_WIDTH,
-        month_column: str | None = None) -> MonitorResult:
+        month_column: str | None = None, no_month_reason: str | None = None) -> MonitorResult:
     """Score PSI and feature CSI of a file of new applicants against the development sample.
 
     Parameters
@@ -409,6 +421,11 @@ def run(applicants: str | Path, card: Card, reference: str | Path = DEFAULT_REFE
         Score band width in points (``evaluate.band_width``).
     month_column : str, optional
         Also compare month by month on this date column.
+    no_month_reason : str, optional
+        Without ``month_column``: why there is no month-by-month view (e.g.
+        :data:`NO_DATE_REASON` when ``params.yaml`` declares no application date). The
+        overall indices are still given; the reason is recorded in ``by_month_absent`` and as
+        a note. Ignored when ``month_column`` is given.
 
     Returns
     -------
@@ -428,6 +445,9 @@ def run(applicants: str | Path, card: Card, reference: str | Path = DEFAULT_REFE
         overall=compare(card, expected, actual, thresholds), month_column=month_column)
     if month_column:
         result.by_month = stability_by_month(card, expected, new, month_column, thresholds, band_width)
+    elif no_month_reason:
+        result.by_month_absent = no_month_reason
+        result.notes.append(f"no month-by-month view: {no_month_reason}")
     if not result.reference_matches_card:
         result.notes.append(f"the reference {reference} is not the card's development sample (its bin counts "
                             "differ from the card's): the indices compare with another population")

@@ -95,7 +95,7 @@ def segment_chart(segments: pd.DataFrame, segment: str, overall_auc: float) -> g
     fig.add_scatter(x=part["value"], y=part["bad_rate"], name="bad rate", mode="lines+markers",
                     line_color="#d62728", secondary_y=True)
     fig.add_hline(y=overall_auc, line_dash="dash", line_color="#555", annotation_text=f"overall AUC {overall_auc:.3f}")
-    fig.update_layout(title=f"Out-of-time AUC and bad rate by {segment}", **_LAYOUT)
+    fig.update_layout(title=f"AUC and bad rate of the test sample by {segment}", **_LAYOUT)
     fig.update_yaxes(title_text="AUC", range=[0.4, 0.9], secondary_y=False)
     fig.update_yaxes(title_text="bad rate", tickformat=".0%", rangemode="tozero", secondary_y=True)
     return fig
@@ -176,9 +176,11 @@ def score_histogram(scores: dict[str, pd.Series]) -> go.Figure:
     return fig
 
 
-def stability_by_month_chart(by_month: pd.DataFrame, warn: float, alert: float) -> go.Figure:
-    """Score PSI (thick) and each feature's CSI per application month against the development
-    sample, with the warn and alert thresholds as dashed lines."""
+def stability_by_month_chart(by_month: pd.DataFrame, warn: float, alert: float,
+                             month_label: str = "application month") -> go.Figure:
+    """Score PSI (thick) and each feature's CSI per month against the development sample,
+    with the warn and alert thresholds as dashed lines; ``month_label`` names the months
+    (e.g. ``"month of issue_d"``, after ``data.date_column``)."""
     fig = go.Figure()
     for variable, part in by_month.groupby("variable", sort=False):
         is_score = variable == "score"
@@ -188,8 +190,8 @@ def stability_by_month_chart(by_month: pd.DataFrame, warn: float, alert: float) 
                         hovertemplate=f"{variable}<br>%{{x}}<br>%{{y:.3f}}<extra></extra>")
     for level, label, color in ((warn, "warn", "#ff7f0e"), (alert, "alert", "#d62728")):
         fig.add_hline(y=level, line_dash="dash", line_color=color, annotation_text=f"{label} {level:g}")
-    fig.update_layout(title="Stability by application month: score PSI and feature CSI against training", **_LAYOUT)
+    fig.update_layout(title=f"Stability by {month_label}: score PSI and feature CSI against training", **_LAYOUT)
     fig.update_layout(height=460)
     fig.update_yaxes(title_text="PSI / CSI")
-    fig.update_xaxes(title_text="application month")
+    fig.update_xaxes(title_text=month_label)
     return fig

@@ -15,6 +15,7 @@ import pytest
 
 from scorecard import card as cardlib
 from scorecard import evaluate, explain, plots, report
+from scorecard.config import SegmentSpec
 from scorecard.rules import DEFAULT_RULES, load_rules
 
 from conftest import ROOT
@@ -61,7 +62,9 @@ def test_segment_performance_keeps_category_order_and_names_missing():
 def test_segments_of_takes_the_state_from_the_applicant_file():
     frame = pd.DataFrame({"applicant_id": [3, 1], "purpose": ["car", "other"], "annual_inc": [30_000.0, 200_000.0]})
     applicants = pd.DataFrame({"applicant_id": [1, 2, 3], "addr_state": ["CA", "NY", "TX"]})
-    segments = evaluate.segments_of(frame, applicants, "addr_state")
+    specs = [SegmentSpec(column="addr_state", label="state"), SegmentSpec(column="purpose"),
+             SegmentSpec(column="annual_inc", label="income band", edges=list(evaluate.INCOME_EDGES))]
+    segments = evaluate.segments_of(frame, applicants, specs)
     assert segments["state"].tolist() == ["TX", "CA"]
     assert segments["purpose"].tolist() == ["car", "other"]
     assert segments["income band"].astype(str).tolist() == ["25k-50k", ">= 150k"]

@@ -47,6 +47,8 @@ def without_date_and_state(raw, split=None):
         del raw["features"]["derived"][name]
     raw["features"]["model_features"] = [f for f in raw["features"]["model_features"] if f not in NEEDS_DATE_OR_STATE]
     raw["binning"]["monotonic_trend_by_feature"].pop("income_to_state_median")
+    evaluate = raw.setdefault("evaluate", {})
+    evaluate["segments"] = [s for s in evaluate.get("segments", []) if s["column"] != "addr_state"]
     raw["split"] = split or {"method": "stratified", "test_share": 0.2, "seed": 7}
     return raw
 
@@ -118,6 +120,8 @@ def test_no_environment_source(raw, raw_text, tmp_path, no_source):
     raw["features"]["model_features"].remove("income_to_state_median")
     del raw["features"]["derived"]["income_to_state_median"]
     raw["binning"]["monotonic_trend_by_feature"].pop("income_to_state_median")
+    evaluate = raw.setdefault("evaluate", {})
+    evaluate["segments"] = [s for s in evaluate.get("segments", []) if s["column"] != "addr_state"]
     result = run_etl(raw, sample_rows(raw_text, 60), tmp_path)
     env = ("state_unemployment_rate", "state_median_income", "mx_marginalization_index")
     assert not any(c in frame for frame in (result.train, result.test) for c in env)
