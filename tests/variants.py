@@ -89,7 +89,6 @@ def variant_a_params(applicants: str) -> dict:
     raw["evaluate"]["segments"] = [{"column": "purpose", "label": "destino del crédito"},
                                    {"column": "annual_inc", "label": "ingreso anual (MXN)",
                                     "edges": [30000, 60000, 90000]}]
-    raw["rules"] = {"path": None}
     raw = _renamed(raw, RENAME_A)
     raw["features"]["forbidden"] = [p.replace("loan_status", "resultado") for p in raw["features"]["forbidden"]]
     data = raw["data"]
