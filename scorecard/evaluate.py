@@ -188,11 +188,9 @@ def run(params: Params, card: Card, processed_dir: str | Path = "data/processed"
     train, test = load_processed(processed_dir)
     result = evaluate(card, train, test, params)
     absent = by_month_absent(params)
-    from scorecard.etl import split_summary
-
-    # The split the metrics were measured on (time windows, or method, share and seed).
-    document = {**metrics_document(result, card, absent), "split": split_summary(params)}
-    Path(metrics_path).write_text(json.dumps(document, indent=2) + "\n")
+    # The split the metrics were measured on is in etl_summary.json and the card (`dvc metrics
+    # show` keeps only numbers and text, so the windows' lists would not survive there).
+    Path(metrics_path).write_text(json.dumps(metrics_document(result, card, absent), indent=2) + "\n")
     plots = Path(plots_dir)
     plots.mkdir(parents=True, exist_ok=True)
     pd.concat(result["roc"]).to_csv(plots / "roc.csv", index=False)

@@ -65,15 +65,17 @@ def test_metrics_hold_the_chosen_split(project):
     params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
     metrics = json.loads((project / "metrics.json").read_text())
     etl = json.loads((project / "data/processed/etl_summary.json").read_text())
-    assert metrics["split"]["method"] == params["split"]["method"] == etl["split"]["method"]
+    card = cardlib.load(project / "scorecard/scorecard.json").document["created_from"]
+    assert etl["split"]["method"] == params["split"]["method"] == card.get("split", {"method": "time"})["method"]
     assert metrics["test"]["rows"] == etl["rows_test"]
     assert etl["rows_in"] == etl["rows_train"] + etl["rows_test"] + etl["rows_excluded"]
 
 
 def test_variant_a_says_why_the_month_view_is_absent(variant_a):
     metrics = json.loads((variant_a / "metrics.json").read_text())
-    assert metrics["split"] == {"method": "stratified", "test_share": 0.2, "seed": 20240601,
-                                "stratified_by": "target (bad / good)"}
+    etl = json.loads((variant_a / "data/processed/etl_summary.json").read_text())
+    assert etl["split"] == {"method": "stratified", "test_share": 0.2, "seed": 20240601,
+                            "stratified_by": "target (bad / good)"}
     assert metrics["stability"]["by_month"].startswith("absent: data.date_column is null")
     lines = (variant_a / "reports/plots/stability_by_month.csv").read_text().splitlines()
     assert len(lines) == 1   # the header only
