@@ -182,6 +182,11 @@ def split_sentence(split: dict, etl_summary: dict) -> str:
             "no out-of-time test)")
 
 
+def join_keys_text(params) -> str:
+    """The applicant columns the enabled sources join on, as Markdown code (`a`, `b`)."""
+    return ", ".join(f"`{key}`" for key in params.environment.join_keys())
+
+
 def environment_sentence(card: dict, params) -> str:
     """Which public data are joined, by which key, and whether the card uses them."""
     sources = params.environment.enabled_sources()
@@ -191,7 +196,7 @@ def environment_sentence(card: dict, params) -> str:
     used = card_environment_features(card, params)
     uses = (f"the card uses {', '.join(f'`{u}`' for u in used)}" if used
             else "the card uses none of them (no such feature passed the selection)")
-    return f"Each applicant is joined by `{params.environment.join_key}` to: {joined}; {uses}."
+    return f"Each applicant is joined by {join_keys_text(params)} to: {joined}; {uses}."
 
 
 def joined_sentence(params) -> str:
@@ -199,7 +204,7 @@ def joined_sentence(params) -> str:
     sources = params.environment.enabled_sources()
     if not sources:
         return "No public data are joined: `environment.sources` is empty or every source is disabled."
-    return (f"Read: joined by `{params.environment.join_key}`, each applicant carries: "
+    return (f"Read: joined by {join_keys_text(params)}, each applicant carries: "
             + "; ".join(f"{spec.description or name} (`{'`, `'.join(spec.output_columns())}`)"
                         for name, spec in sources.items()) + ".")
 
@@ -237,7 +242,7 @@ def sources_table(params) -> pd.DataFrame:
         cite = spec.citation
         rows.append({"data": spec.description or name, "publisher": cite.publisher if cite else "",
                      "licence / terms": cite.licence if cite else "",
-                     "used for": ("environment, joined by " + f"`{params.environment.join_key}`") if spec.enabled
+                     "used for": f"environment, joined by `{params.environment.key_of(name)}`" if spec.enabled
                      else "declared, not enabled (not joined)"})
     return pd.DataFrame(rows)
 
