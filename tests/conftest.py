@@ -47,6 +47,22 @@ def params():
 
 
 @pytest.fixture(scope="session")
+def default_raw() -> dict:
+    """The project's params.yaml as the mapping it holds (copy it before changing it: ``raw``)."""
+    import yaml
+
+    return yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture()
+def raw(default_raw) -> dict:
+    """A copy of the project's params.yaml mapping for one test to change."""
+    import copy
+
+    return copy.deepcopy(default_raw)
+
+
+@pytest.fixture(scope="session")
 def card(root):
     """The committed card, loaded from its JSON."""
     from scorecard import card as cardlib

@@ -5,17 +5,10 @@ card is compared only with cards of the same population."""
 import copy
 
 import pytest
-import yaml
 
-from conftest import ROOT
 from scorecard import build, card as cardlib, promote, report
 from scorecard.config import parse_params
 from scorecard.errors import ConfigError
-
-
-@pytest.fixture(scope="module")
-def default_raw():
-    return yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
 
 
 def test_words_units_and_citations_leave_the_model_version_alone(default_raw):
@@ -67,14 +60,14 @@ def test_same_population_by_id_or_by_the_applicant_file():
     assert not cardlib.same_population(_document(None), _document("x", "b" * 64))
 
 
-def test_promotion_never_compares_cards_of_other_data(card, test_set):
+def test_promotion_never_compares_cards_of_other_data(card, test_set, params):
     other = copy.deepcopy(card.document)
     other["created_from"]["dataset"]["id"] = "mx-personal-2025"
     other["created_from"]["data"][0]["sha256"] = "c" * 64
     comparison = promote.compare(card, cardlib.Card(other), test_set.head(200), width=20)
     assert comparison.champion_problem.startswith(
         "the champion was built on population 'lendingclub-2007-2011', the challenger on 'mx-personal-2025'")
-    decision = promote.decide_on(comparison, parse_params(yaml.safe_load((ROOT / "params.yaml").read_text())).promotion)
+    decision = promote.decide_on(comparison, params.promotion)
     assert decision.outcome == "kept"
 
 

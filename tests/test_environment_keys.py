@@ -35,16 +35,6 @@ IM_2020 = {"01": 22.2057208476961, "09": 23.1431092825321, "14": 21.815147760801
 
 
 @pytest.fixture(scope="module")
-def default_raw():
-    return yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
-
-
-@pytest.fixture()
-def raw(default_raw):
-    return copy.deepcopy(default_raw)
-
-
-@pytest.fixture(scope="module")
 def conapo_2020() -> dict:
     return {"path": CONAPO_2020, "encoding": "utf-8", "layout": "key_rows", "join_key": "cve_ent",
             "key_column": "CVE_ENT", "value_columns": {"IM_2020": "mx_im_2020", "GM_2020": "mx_gm_2020"},

@@ -30,16 +30,6 @@ from test_split_target import CHARGED_OFF, without_date_and_state
 DOC = ROOT / "reports/model_documentation.qmd"
 
 
-@pytest.fixture(scope="module")
-def default_raw():
-    return yaml.safe_load((ROOT / "params.yaml").read_text())
-
-
-@pytest.fixture()
-def raw(default_raw):
-    return copy.deepcopy(default_raw)
-
-
 def with_segments(raw, segments):
     raw["evaluate"]["segments"] = segments
     return raw

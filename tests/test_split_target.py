@@ -13,25 +13,13 @@ import pytest
 import yaml
 
 from conftest import ROOT, sample_rows, write_csv
+from variants import CHARGED_OFF, NEEDS_DATE_OR_STATE
 from scorecard import etl
 from scorecard.config import parse_params
 from scorecard.data import INDETERMINATE, TARGET, validate_applicants
 from scorecard.errors import ConfigError, DataValidationError
 
-CHARGED_OFF = {"Charged Off", "Does not meet the credit policy. Status:Charged Off"}
 POLICY = {"Does not meet the credit policy. Status:Charged Off", "Does not meet the credit policy. Status:Fully Paid"}
-#: Columns that need the application date or the state: dropped for a file that has neither.
-NEEDS_DATE_OR_STATE = {"credit_history_months", "state_median_income", "income_to_state_median"}
-
-
-@pytest.fixture(scope="module")
-def default_raw():
-    return yaml.safe_load((ROOT / "params.yaml").read_text())
-
-
-@pytest.fixture()
-def raw(default_raw):
-    return copy.deepcopy(default_raw)
 
 
 def without_date_and_state(raw, split=None):

@@ -15,8 +15,6 @@ each one is derived.
 
 from __future__ import annotations
 
-import copy
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -40,7 +38,7 @@ RENAME_A = {
     "loan_status": "resultado",
 }
 #: Derived features and model features of the default card that need the application date or the
-#: state: a file without both cannot have them.
+#: state: a file without both cannot have them (dropped for such a file).
 NEEDS_DATE_OR_STATE = {"credit_history_months", "state_median_income", "income_to_state_median"}
 
 #: Words that must not appear on any page of a site built from another lender's data.
@@ -133,22 +131,6 @@ def make_project(dest: Path, params: dict, frame: pd.DataFrame, applicants: str,
     (dest / "params.yaml").write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
     subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
     return dest
-
-
-def copy_params(params: dict) -> dict:
-    return copy.deepcopy(params)
-
-
-def site_text(site: Path) -> dict[str, str]:
-    """Every page of a rendered site, as text without tags, by its path."""
-    import re
-
-    pages = {}
-    for page in sorted(site.rglob("*.html")):
-        html = page.read_text(encoding="utf-8")
-        main = re.sub(r"(?s)<script.*?</script>|<style.*?</style>", " ", html)
-        pages[page.relative_to(site).as_posix()] = re.sub(r"<[^>]+>", " ", main)
-    return pages
 
 
 def env_with_venv() -> dict:
