@@ -436,10 +436,23 @@ class MonitoringSpec(_Strict):
         return self
 
 
-#: Sections that say what happens to a card once it is built (promote it? does it drift?), not
-#: how it is built: they are left out of :meth:`Params.digest`, so changing a threshold does
-#: not give the same card a new model_version.
-NOT_IN_DIGEST = frozenset({"promotion", "monitoring", "dataset"})
+class RulesSpec(_Strict):
+    """Where the business rules (cut-offs, policy rules, loan limits per band) come from.
+
+    ``path`` is a rules file (``business_rules/rules.schema.json``), relative to the project
+    root; null: no business rules, so the report, the calculator and the service give scores
+    and reason codes only. The rules are checked against these parameters when the pipeline
+    starts and against the card when the service starts (:func:`scorecard.rules.check_fit`):
+    rules written for other data are refused, never applied silently.
+    """
+
+    path: str | None = Field(default=None, min_length=1)
+
+
+#: Sections that say what happens to a card once it is built (promote it? does it drift? which
+#: business rules decide on its scores? what are the data called?), not how it is built: they are left out of
+#: :meth:`Params.digest`, so changing them does not give the same card a new model_version.
+NOT_IN_DIGEST = frozenset({"promotion", "monitoring", "dataset", "rules"})
 
 #: Keys added after cards were first built, with the value that means the behaviour from before
 #: they existed: at that value they are left out of :meth:`Params.digest`, so that an unchanged
@@ -472,6 +485,8 @@ class Params(_Strict):
     explain: ExplainSpec = ExplainSpec()
     promotion: PromotionSpec = PromotionSpec()
     monitoring: MonitoringSpec = MonitoringSpec()
+    # No rules block: no business rules (params.yaml names the project's rules explicitly).
+    rules: RulesSpec = RulesSpec()
 
     @model_validator(mode="after")
     def _consistent(self):

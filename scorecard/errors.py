@@ -19,3 +19,9 @@ class CardError(ScorecardError):
 
 class RulesError(ScorecardError):
     """A business rules file is invalid, or contradicts the card it is applied to."""
+
+
+class RulesMismatchError(RulesError, ConfigError):
+    """Business rules that are valid in themselves but written for other data or another card:
+    a field the applicant file lacks, cut-offs outside the card's score range, another dataset.
+    A :class:`ConfigError` too: the fix is ``rules.path`` in params.yaml."""

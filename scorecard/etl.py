@@ -13,6 +13,7 @@ from scorecard.config import Params
 from scorecard.data import IGNORED_COLUMNS, POLICY_FLAG, TARGET, load_applicants
 from scorecard.environment import join_environment
 from scorecard.features import SAMPLE, add_derived, model_frame, split
+from scorecard.rules import rules_for
 
 TRAIN_FILE, TEST_FILE, SUMMARY_FILE = "train.parquet", "test.parquet", "etl_summary.json"
 log = logging.getLogger("scorecard.etl")
@@ -77,7 +78,19 @@ def run(params: Params, root: str | Path = ".", out_dir: str | Path | None = Non
     given. Rows in always equal train + test + excluded rows (checked here). Columns of the
     file that ``data.columns`` does not declare are accepted, never read, and listed in the
     summary under ``columns_ignored`` (and logged).
+
+    First, before any data are read, the business rules params.yaml names (``rules.path``) are
+    checked against these parameters (:func:`scorecard.rules.rules_for`): rules that read
+    fields this applicant file does not have, or that were written for another dataset, stop
+    the run here with a message naming the rules file, the rule and the field, not at the
+    explain stage hours later.
+
+    Raises
+    ------
+    scorecard.errors.RulesError
+        The rules file is missing, invalid or written for other data.
     """
+    rules_for(params, root=root)
     raw = load_applicants(params, root=root, path=applicants_path)
     ignored = list(raw.attrs.get(IGNORED_COLUMNS, []))
     if ignored:

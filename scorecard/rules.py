@@ -14,15 +14,20 @@
 
 :func:`load_rules` checks the file against its schema and the rules a schema cannot state
 (cut-offs in order, bands tiling the score line without straddling a cut-off, loan limits rising
-with the score, policy rules that do not fire for every value); :func:`check_against_card`
-checks the rules against the card they are applied to. Each problem raises :class:`RulesError`
-naming the rule and what is wrong.
+with the score, policy rules that do not fire for every value); :func:`check_fit` checks the
+rules against the data (params.yaml) and the card they are applied to: fields the applicant file
+has, cut-offs inside the card's score range, the same dataset. Each problem raises
+:class:`RulesError` naming the file, the rule and what is wrong.
+
+Which rules apply is a parameter: ``rules.path`` in params.yaml (:func:`rules_for`); null means
+no business rules, and every surface then gives scores and reason codes only (:data:`NO_RULES`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import operator
 from collections.abc import Mapping
@@ -30,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scorecard.errors import RulesError
+from scorecard.errors import RulesError, RulesMismatchError
 
 SCHEMA_VERSION = "1.0.0"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +46,10 @@ SCHEMA_PATH = PROJECT_ROOT / "business_rules" / "rules.schema.json"
 DECISIONS = ("approve", "refer", "decline")
 _SEVERITY = {d: i for i, d in enumerate(DECISIONS)}
 _OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+#: Said wherever a decision would be shown when params.yaml names no rules (rules.path: null).
+NO_RULES = ("No business rules are configured (rules.path: null in params.yaml): scores and reason codes only, "
+            "no decision, band or loan limit.")
+log = logging.getLogger("scorecard.rules")
 #: Request keys that no rules input may take.
 RESERVED_FIELDS = ("id",)
 
@@ -323,75 +332,257 @@ def parse_rules(document: Any, source: str = "rules", schema_path: str | Path = 
     )
 
 
-def check_against_card(rules: Rules, card) -> list[str]:
-    """Check the rules against the :class:`~scorecard.card.Card` they will be applied to.
+def params_dataset(params) -> str | None:
+    """The dataset id params.yaml names (``dataset.id``), or None when it names none."""
+    dataset = getattr(params, "dataset", None)
+    value = getattr(dataset, "id", None) if dataset is not None else None
+    return value if isinstance(value, str) and value else None
 
-    Raises :class:`RulesError` for a contradiction (a rule on a field the request would not
-    carry, a cut-off no score can reach, another scaling); returns warnings (the card is not
-    the one the cut-offs were chosen on, but is scaled the same).
+
+def card_dataset(card) -> str | None:
+    """The dataset a card declares it was built on (``dataset`` or ``created_from.dataset``, a
+    string or an object with an ``id``), or None when it declares none."""
+    document = getattr(card, "document", card)
+    for node in (document, document.get("created_from") or {}):
+        value = node.get("dataset") if isinstance(node, Mapping) else None
+        if isinstance(value, Mapping):
+            value = value.get("id")
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _params_fields(params) -> tuple[dict[str, str], dict[str, str]]:
+    """What a rule may read on these data: name -> where it comes from, and name -> its kind
+    (numeric, categorical, date or text) where params.yaml says it."""
+    where, kind = {}, {}
+    for name, spec in params.data.columns.items():
+        where[name] = f"data.columns.{name}"
+        kind[name] = {"category": "categorical"}.get(spec.type, spec.type)
+    for name, spec in params.features.derived.items():
+        where[name] = f"features.derived.{name}"
+        kind[name] = "categorical" if spec.kind == "keyword_group" else "numeric"
+    for source_name, source in params.environment.enabled_sources().items():
+        for name in source.output_columns():
+            where.setdefault(name, f"environment.sources.{source_name}")
+    for name in params.features.categorical:
+        kind[name] = "categorical"
+    return where, kind
+
+
+def check_fit(rules: Rules | Mapping, params=None, card=None, *, source: str | None = None) -> list[str]:
+    """Check that business rules can be applied to these data and this card.
+
+    Used when the pipeline starts (:func:`scorecard.etl.run`, with ``params``) and when the
+    service starts (:func:`scorecard.service.create_app`, with the card, and with the params
+    when it has them), so that rules written for other data are refused, never applied
+    silently.
+
+    Parameters
+    ----------
+    rules : Rules or Mapping
+        The loaded rules (:func:`load_rules`), or a rules document (checked first by
+        :func:`parse_rules`).
+    params : Params, optional
+        The parameters of the data the rules are applied to. Every field a policy rule reads
+        must then be a numeric field of the applicant file (``data.columns``), a derived
+        feature, an environment column or a feature of the card; and when both the rules
+        (``dataset``) and the params (``dataset.id``) name a dataset, they must agree.
+    card : Card, optional
+        The card whose scores the rules decide on. Its score range (``score_range``) must hold
+        both cut-offs and reach every score band; the rules' scaling (``calibrated_on``) must be
+        the card's; every field a rule reads must be a numeric card feature or a field declared
+        under the rules' ``inputs`` (what a request to the service carries); no reason code may
+        be one of the card's; and a dataset the card declares must be the rules'.
+    source : str, optional
+        How the rules file is named in messages (default: ``rules.source``, its path).
+
+    Returns
+    -------
+    list of str
+        Warnings: the cut-offs were calibrated on another card of the same scaling.
+
+    Raises
+    ------
+    RulesMismatchError
+        One line per problem, each naming the rules file, the rule (or section) and the field,
+        and what was expected.
     """
+    if not isinstance(rules, Rules):
+        rules = parse_rules(rules, source=source or "rules")
+    source = source or rules.source
     doc, problems, warnings = rules.document, [], []
-    types = {f["name"]: f["type"] for f in card.features}
-    codes = {f["reason_code"]: f["name"] for f in card.features}
-    for name in rules.inputs:
-        if name in types:
-            problems.append(f"inputs.{name}: '{name}' is already a feature of card {card.version}; "
-                            "declare only fields the card does not have")
-    if "id" in types:
-        problems.append(f"card {card.version} has a feature named 'id', which the service reserves "
-                        "for the applicant's id")
-    for i, rule in enumerate(rules.policy_rules):
-        if rule.field in rules.inputs:
-            pass
-        elif types.get(rule.field) == "numeric":
-            pass
-        elif rule.field in types:
-            problems.append(f"{_rule_name(doc, i)}: field '{rule.field}' is a categorical feature of the card; "
-                            "policy rules compare numbers")
-        else:
-            problems.append(f"{_rule_name(doc, i)}: field '{rule.field}' is neither a numeric feature of card "
-                            f"{card.version} ({', '.join(n for n, t in types.items() if t == 'numeric')}) nor "
-                            "declared under 'inputs', so the request would not carry it")
-        if rule.reason_code in codes:
-            problems.append(f"{_rule_name(doc, i)}: reason_code '{rule.reason_code}' is the card's reason code "
-                            f"for feature '{codes[rule.reason_code]}'; use a code of its own")
+    declared = doc.get("dataset")
+    targets = []
+    if params is not None:
+        targets.append("the applicant file of params.yaml")
+    if card is not None:
+        targets.append(f"card {card.version}")
 
-    lowest, highest = card.document["score_range"]["min"], card.document["score_range"]["max"]
-    if rules.decline_below <= lowest:
-        problems.append(f"cutoffs.decline_below: {rules.decline_below} is at or below the card's lowest possible "
-                        f"score {lowest}: no applicant would be declined on score")
-    if rules.approve_from > highest:
-        problems.append(f"cutoffs.approve_from: {rules.approve_from} is above the card's highest possible score "
-                        f"{highest}: no applicant would be approved")
+    # -- the dataset the rules were written for
+    data_id = params_dataset(params) if params is not None else None
+    if declared and data_id and declared != data_id:
+        problems.append(f"dataset: these rules were written for dataset '{declared}', but params.yaml names dataset "
+                        f"'{data_id}' (dataset.id): they are not applied to other data")
+    built_on = card_dataset(card) if card is not None else None
+    if declared and built_on and declared != built_on:
+        problems.append(f"dataset: these rules were written for dataset '{declared}', but card {card.version} was "
+                        f"built on dataset '{built_on}'")
 
-    calibrated = doc.get("calibrated_on")
-    if calibrated:
-        scaling = card.document["scaling"]
-        differ = [f"{key} {calibrated[key]:g} (card: {scaling[key]:g})" for key in ("base_score", "base_odds", "pdo")
-                  if not math.isclose(calibrated[key], scaling[key])]
-        if differ:
-            problems.append("calibrated_on: the cut-offs were chosen for a card scaled otherwise: "
-                            + ", ".join(differ) + "; choose cut-offs for this card")
-        elif calibrated["model_version"] != card.version:
-            warnings.append(f"business rules {rules.version} were calibrated on card {calibrated['model_version']}, "
-                            f"not on {card.version} (same scaling): check the cut-offs still decline and "
-                            "refer the intended shares")
+    # -- the fields the policy rules read
+    types = {f["name"]: f["type"] for f in card.features} if card is not None else {}
+    refused = set()
+    if params is not None:
+        where, kind = _params_fields(params)
+        for i, rule in enumerate(rules.policy_rules):
+            name = rule.field
+            if name not in where and name not in types:
+                refused.add(i)
+                problems.append(
+                    f"{_rule_name(doc, i)}: field '{name}' is neither a field of the applicant file (data.columns "
+                    "in params.yaml), a derived feature (features.derived), an environment column nor a card "
+                    "feature: the rule was written for other data")
+            else:
+                what = kind[name] if name in kind else types[name]
+                if types.get(name, "numeric") != "numeric":
+                    what = "categorical"
+                if what != "numeric":
+                    refused.add(i)
+                    origin = (f"{where[name]} in params.yaml" if name in where else f"a feature of card {card.version}")
+                    problems.append(f"{_rule_name(doc, i)}: field '{name}' is a {what} "
+                                    f"{'feature' if what == 'categorical' else 'field'} ({origin}); policy rules "
+                                    "compare numbers")
+    if card is not None:
+        codes = {f["reason_code"]: f["name"] for f in card.features}
+        for name in rules.inputs:
+            if name in types:
+                problems.append(f"inputs.{name}: '{name}' is already a feature of card {card.version}; "
+                                "declare only fields the card does not have")
+        if "id" in types:
+            problems.append(f"card {card.version} has a feature named 'id', which the service reserves "
+                            "for the applicant's id")
+        for i, rule in enumerate(rules.policy_rules):
+            if i in refused or rule.field in rules.inputs or types.get(rule.field) == "numeric":
+                pass
+            elif rule.field in types:
+                problems.append(f"{_rule_name(doc, i)}: field '{rule.field}' is a categorical feature of the card; "
+                                "policy rules compare numbers")
+            else:
+                problems.append(f"{_rule_name(doc, i)}: field '{rule.field}' is neither a numeric feature of card "
+                                f"{card.version} ({', '.join(n for n, t in types.items() if t == 'numeric')}) nor "
+                                "declared under 'inputs', so the request would not carry it")
+            if rule.reason_code in codes:
+                problems.append(f"{_rule_name(doc, i)}: reason_code '{rule.reason_code}' is the card's reason code "
+                                f"for feature '{codes[rule.reason_code]}'; use a code of its own")
+
+        # -- the card's score range: both cut-offs inside it, every band reachable
+        lowest, highest = card.document["score_range"]["min"], card.document["score_range"]["max"]
+        if rules.decline_below <= lowest:
+            problems.append(f"cutoffs.decline_below: {rules.decline_below} is at or below the card's lowest possible "
+                            f"score {lowest}: no applicant would be declined on score")
+        if rules.approve_from > highest:
+            problems.append(f"cutoffs.approve_from: {rules.approve_from} is above the card's highest possible score "
+                            f"{highest}: no applicant would be approved")
+        for i, band in enumerate(rules.bands):
+            if band.min_score is not None and band.min_score > highest:
+                problems.append(f"{_band_name(doc, i)}: min_score {band.min_score} is above the card's highest "
+                                f"possible score {highest}: no applicant can reach the band (the card scores "
+                                f"{lowest} to {highest})")
+            elif band.upper is not None and band.upper <= lowest:
+                problems.append(f"{_band_name(doc, i)}: the band ends at {band.upper}, at or below the card's lowest "
+                                f"possible score {lowest}: no applicant can fall in it (the card scores {lowest} to "
+                                f"{highest})")
+
+        calibrated = doc.get("calibrated_on")
+        if calibrated:
+            scaling = card.document["scaling"]
+            differ = [f"{key} {calibrated[key]:g} (card: {scaling[key]:g})" for key in ("base_score", "base_odds", "pdo")
+                      if not math.isclose(calibrated[key], scaling[key])]
+            if differ:
+                problems.append("calibrated_on: the cut-offs were chosen for a card scaled otherwise: "
+                                + ", ".join(differ) + "; choose cut-offs for this card")
+            elif calibrated["model_version"] != card.version:
+                warnings.append(f"business rules {rules.version} were calibrated on card "
+                                f"{calibrated['model_version']}, not on {card.version} (same scaling): check the "
+                                "cut-offs still decline and refer the intended shares")
     if problems:
-        raise RulesError(f"business rules ({rules.source}) do not fit card {card.version}:\n  "
-                         + "\n  ".join(problems))
+        fix = ("set rules.path in params.yaml to rules written for these data and this card, or rules.path: null "
+               "(no business rules: scores and reason codes only)" if params is not None else
+               "use rules written for this card (scorecard serve --rules PATH), or none (--no-rules: scores and "
+               "reason codes only)")
+        raise RulesMismatchError(f"business rules {source} cannot be applied to {' and '.join(targets)}:\n  "
+                                 + "\n  ".join(f"{source}: {p}" for p in problems) + f"\n  {fix}")
     return warnings
 
 
-def load_rules(path: str | Path = DEFAULT_RULES, card=None, schema_path: str | Path = SCHEMA_PATH) -> Rules:
-    """Read and check a rules file; with ``card``, check it against the card as well."""
+def check_against_card(rules: Rules, card) -> list[str]:
+    """Check the rules against the :class:`~scorecard.card.Card` they will be applied to:
+    :func:`check_fit` with the card only (no params)."""
+    return check_fit(rules, card=card)
+
+
+def load_rules(path: str | Path = DEFAULT_RULES, card=None, schema_path: str | Path = SCHEMA_PATH, *,
+               source: str | None = None) -> Rules:
+    """Read and check a rules file; with ``card``, check it against the card as well.
+
+    ``source`` is how messages name the file (default: ``path`` as given), e.g. the
+    ``rules.path`` of params.yaml rather than its absolute path.
+    """
     path = Path(path)
+    source = source or str(path)
     if not path.is_file():
-        raise RulesError(f"business rules file not found: {path}")
+        raise RulesError(f"business rules file not found: {source}")
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise RulesError(f"{path}: not valid JSON: {error}") from None
-    rules = parse_rules(document, source=str(path), schema_path=schema_path)
+        raise RulesError(f"{source}: not valid JSON: {error}") from None
+    rules = parse_rules(document, source=source, schema_path=schema_path)
     if card is not None:
         check_against_card(rules, card)
+    return rules
+
+
+def rules_path(params, root: str | Path = ".") -> Path | None:
+    """The rules file params.yaml names (``rules.path``, relative to ``root``); None when it
+    names none (``rules.path: null``, or no ``rules`` block)."""
+    spec = getattr(params, "rules", None)
+    if spec is None or spec.path is None:
+        return None
+    return Path(root) / spec.path
+
+
+def rules_for(params, root: str | Path = ".", card=None) -> Rules | None:
+    """The business rules params.yaml names, read and checked against the params (and the card).
+
+    Parameters
+    ----------
+    params : Params
+        The parameters: ``rules.path`` says which file (relative to ``root``); null: none.
+    root : path
+        The project root.
+    card : Card, optional
+        The card whose scores the rules decide on (see :func:`check_fit`).
+
+    Returns
+    -------
+    Rules or None
+        None when ``rules.path`` is null: no business rules, scores and reason codes only.
+
+    Raises
+    ------
+    RulesError
+        The file is missing or invalid (:class:`RulesMismatchError`: written for other data
+        or another card), naming ``rules.path`` and the rule.
+    """
+    path = rules_path(params, root)
+    if path is None:
+        return None
+    named = params.rules.path
+    if not path.is_file():
+        raise RulesMismatchError(f"params.yaml rules.path: business rules file not found: {named} (under {root}); "
+                                 "set rules.path to a rules file, or rules.path: null (no business rules: scores "
+                                 "and reason codes only)")
+    rules = load_rules(path, source=named)
+    for warning in check_fit(rules, params, card):
+        log.warning(warning)
     return rules
