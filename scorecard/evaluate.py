@@ -167,6 +167,23 @@ def metrics_document(result: dict, card: Card, by_month_absent: str | None = Non
     })
 
 
+def metrics_split(params: Params) -> dict:
+    """The split the metrics were measured on, as ``metrics.json`` records it: numbers and text
+    only, since ``dvc metrics show`` drops lists and nulls. A time split gives its method, date
+    column and windows as ``"start..end"``; a random or stratified one its method, test share
+    and seed.
+
+    >>> from scorecard.config import load_params
+    >>> metrics_split(load_params("params.yaml"))["train_window"]
+    '2007-01-01..2010-12-31'
+    """
+    from scorecard.etl import split_summary
+
+    record = split_summary(params)
+    flat = {k: "..".join(v) if isinstance(v, list) else v for k, v in record.items()}
+    return {k: v for k, v in flat.items() if v is not None}
+
+
 def run(params: Params, card: Card, processed_dir: str | Path = "data/processed",
         metrics_path: str | Path = METRICS_FILE, plots_dir: str | Path = PLOTS_DIR,
         root: str | Path = ".", applicants_path: str | Path | None = None) -> dict:
@@ -188,9 +205,8 @@ def run(params: Params, card: Card, processed_dir: str | Path = "data/processed"
     train, test = load_processed(processed_dir)
     result = evaluate(card, train, test, params)
     absent = by_month_absent(params)
-    # The split the metrics were measured on is in etl_summary.json and the card (`dvc metrics
-    # show` keeps only numbers and text, so the windows' lists would not survive there).
-    Path(metrics_path).write_text(json.dumps(metrics_document(result, card, absent), indent=2) + "\n")
+    document = {**metrics_document(result, card, absent), "split": metrics_split(params)}
+    Path(metrics_path).write_text(json.dumps(document, indent=2) + "\n")
     plots = Path(plots_dir)
     plots.mkdir(parents=True, exist_ok=True)
     pd.concat(result["roc"]).to_csv(plots / "roc.csv", index=False)

@@ -141,6 +141,37 @@ def example_applicants(decided: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(chosen).reset_index(drop=True)
 
 
+#: Without business rules there is no decision to choose examples by: the applicants at these
+#: quantiles of the score stand for a low, a middle and a high score.
+SCORE_EXAMPLES = (("low score", 0.1), ("middle score", 0.5), ("high score", 0.9))
+
+
+def example_applicants_by_score(scores: pd.DataFrame) -> pd.DataFrame:
+    """Three applicants, at the 10th, 50th and 90th percentile of the score, chosen reproducibly.
+
+    Used when no business rules are configured (``rules.path: null``): no decision exists, so the
+    examples span the score range instead. The applicant at a quantile is the one at position
+    ``floor(q * (n - 1))`` of the applicants sorted by score, then id (the lowest id among equal
+    scores).
+
+    Parameters
+    ----------
+    scores : DataFrame
+        ``applicant_id`` and ``score`` (e.g. :func:`explain`'s output).
+
+    Returns
+    -------
+    DataFrame
+        ``example`` (low, middle or high score), ``quantile``, ``applicant_id``, ``score``; empty
+        for no applicant.
+    """
+    ordered = scores[[ID, "score"]].sort_values(["score", ID], kind="stable").reset_index(drop=True)
+    rows = [{"example": name, "quantile": q, ID: ordered[ID].iloc[int(q * (len(ordered) - 1))],
+             "score": int(ordered["score"].iloc[int(q * (len(ordered) - 1))])}
+            for name, q in SCORE_EXAMPLES if len(ordered)]
+    return pd.DataFrame(rows, columns=["example", "quantile", ID, "score"])
+
+
 def applicant_points(card: Card, applicant: pd.DataFrame, explanation: pd.Series | None = None) -> pd.DataFrame:
     """How one applicant's score adds up: per feature, the value, its bin, the points and
     the points lost against the feature's best bin (the reason ranking).

@@ -289,6 +289,25 @@ def intended_use(card: dict, params) -> str:
     ])
 
 
+def rules_sentence(params, root=".") -> str:
+    """What turns the score into a decision: the business rules params.yaml names (``rules.path``),
+    with their version and cut-offs, or that none are configured."""
+    from scorecard.rules import NO_RULES, rules_for
+
+    rules = rules_for(params, root=root)
+    if rules is None:
+        return NO_RULES
+    return (f"Business rules {rules.version} (`{params.rules.path}`) turn the score into a decision: decline below "
+            f"{rules.decline_below}, refer from {rules.decline_below} to {rules.approve_from - 1}, approve from "
+            f"{rules.approve_from}; {_count(len(rules.policy_rules), 'policy rule')} decline or refer whatever the score, "
+            "and each score band has its loan limit.")
+
+
+def _count(n: int, noun: str) -> str:
+    """ "no policy rule", "1 policy rule", "3 policy rules"."""
+    return f"no {noun}" if n == 0 else f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def money(value: float, currency: str | None) -> str:
     """An amount with thousands separators and its currency code: ``"25,000 USD"``."""
     return f"{value:,.0f}" + (f" {currency}" if currency else "")
@@ -517,6 +536,7 @@ def known_weaknesses(card: dict, metrics: dict, etl_summary: dict, segments: pd.
     found = []
     lender = (params.dataset.lender if params is not None else None) or "the lender"
     rows_are = params.dataset.rows_are if params is not None else "applicants"
+    sample = sample_phrase(card_split(card))
     if len(small):
         groups = small.groupby(["bin", "count", "bad_rate"], sort=False)
         for (label, count, bad_rate), part in groups:
@@ -531,19 +551,19 @@ def known_weaknesses(card: dict, metrics: dict, etl_summary: dict, segments: pd.
                          f"reflects the gap to the thin bin above.")
     shifted = {f: v for f, v in metrics["stability"]["csi"].items() if v >= csi_warn}
     if shifted:
-        found.append("**Shifted features.** CSI from training to the test year at or above "
+        found.append(f"**Shifted features.** CSI from training to {sample} at or above "
                      f"{csi_warn:g}: " + ", ".join(f"`{f}` {v:.3f}" for f, v in sorted(shifted.items(), key=lambda x: -x[1]))
                      + " — the applicant mix changed on these features (see Stability below).")
     samples = {s["sample"]: s for s in etl_summary["samples"]}
     if "train" in samples and "test" in samples and samples["train"]["policy_exceptions"] and not samples["test"]["policy_exceptions"]:
         found.append(f"**Policy exceptions in training only.** {samples['train']['policy_exceptions']:,} training {rows_are} "
                      f"({samples['train']['policy_exceptions'] / samples['train']['rows']:.1%}) were granted outside "
-                     f"{lender}'s credit policy; the test year has none, so the card learned partly from a population "
+                     f"{lender}'s credit policy; the test sample has none, so the card learned partly from a population "
                      "it no longer scores.")
     overall = metrics["test"]["auc"]
     weak = segments[segments["reliable"] & (segments["auc"] < overall - auc_gap)]
     if len(weak):
-        found.append(f"**Weaker segments.** Out of time, with at least enough bads to read, AUC is more than {auc_gap:g} "
+        found.append(f"**Weaker segments.** On {sample}, with at least enough bads to read, AUC is more than {auc_gap:g} "
                      f"below the overall {overall:.3f} for: " + ", ".join(
                          f"{r.segment} {r.value} ({r.auc:.3f}, {r.rows:,} {rows_are})" for r in weak.itertuples()) + ".")
     unreliable = segments[~segments["reliable"]]
@@ -557,11 +577,11 @@ def known_weaknesses(card: dict, metrics: dict, etl_summary: dict, segments: pd.
             feature=lambda t: t["lever"].str.removeprefix("without "))
         idle = removals[removals["feature"].isin(names) & (removals["auc_change_high"] >= 0)]
         if len(idle):
-            found.append("**Features without a validation gain.** Refitted without them on the validation slice of the "
-                         "training years, the card's AUC does not fall beyond chance: " + ", ".join(
+            found.append("**Features without a validation gain.** Refitted without them on a validation part of the "
+                         "training sample, the card's AUC does not fall beyond chance: " + ", ".join(
                              f"`{r.feature}` ({r.auc_change:+.4f}, 95% interval {r.auc_change_low:+.4f} to "
                              f"{r.auc_change_high:+.4f})" for r in idle.itertuples())
-                         + " — candidates to drop at the next review (see the Compared page's levers).")
+                         + " — candidates to drop at the next review (see the Compared page's refits).")
 
     def number(v: float) -> str:
         return f"{v:,.2f}".rstrip("0").rstrip(".")
@@ -775,9 +795,21 @@ def sample_phrase(split: dict) -> str:
     stratified 20% test sample"."""
     method = split.get("method", "time")
     if method == "time":
-        c, d = _window(split.get("test_window", split.get("test")))
+        window = split.get("test_window", split.get("test"))
+        if not window:
+            return "the out-of-time test sample"
+        c, d = _window(window)
         return f"the out-of-time test sample ({c} to {d})"
     return f"the {'stratified' if method == 'stratified' else 'random'} {split['test_share']:.0%} test sample"
+
+
+def card_split(card: dict) -> dict:
+    """How the card's samples were drawn, from its ``created_from``: the method with its share
+    and seed (``split``), or, for an out-of-time split, its windows (``method: time``)."""
+    created = card.get("created_from", {})
+    if "split" in created:
+        return created["split"]
+    return {"method": "time", "train_window": created.get("train_window"), "test_window": created.get("test_window")}
 
 
 def validation_description(validation: dict) -> str:

@@ -157,11 +157,12 @@ def small_sample(raw_text, tmp_path_factory) -> Path:
 
 
 def copy_project_inputs(dest: Path) -> Path:
-    """A scratch project root: params, overrides and the input data, nothing generated."""
+    """A scratch project root: params, overrides, business rules and the input data, nothing
+    generated."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("params.yaml", "binning_overrides.yaml"):
         shutil.copy(ROOT / name, dest / name)
-    for folder in ("data/raw", "data/external"):
+    for folder in ("data/raw", "data/external", "business_rules"):
         shutil.copytree(ROOT / folder, dest / folder, dirs_exist_ok=True)
     return dest
 

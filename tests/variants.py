@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,8 @@ def variant_a_params(applicants: str) -> dict:
     raw["explain"]["reason_texts"] = {k: v for k, v in raw["explain"]["reason_texts"].items()
                                       if k not in NEEDS_DATE_OR_STATE | {"state_unemployment_rate"}}
     raw["split"] = {"method": "stratified", "test_share": 0.2, "seed": 20240601}
+    # The project's rules are LendingClub's (its dataset and fields): refused for these data.
+    raw["rules"] = {"path": None}
     raw["evaluate"]["segments"] = [{"column": "purpose", "label": "destino del crédito"},
                                    {"column": "annual_inc", "label": "ingreso anual (MXN)",
                                     "edges": [30000, 60000, 90000]}]
@@ -220,3 +223,38 @@ def mexican_params(applicants: str) -> dict:
         "publisher": "this repository's tests", "licence": "as the source file (data/README.md)",
         "used_for": "applicants, outcome"}]
     return raw
+
+
+# -- what a reader of the variant's site sees ---------------------------------------------------
+class _PageText(HTMLParser):
+    """A page's text as a reader gets it: the visible text and the data embedded for the page's
+    own scripts (the calculator's card and rules JSON), not the code of the scripts (plotly.js,
+    Quarto's) or the styles."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "style" or (tag == "script" and dict(attrs).get("type") != "application/json"):
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("style", "script") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def site_text(project: Path) -> dict[str, str]:
+    """Every HTML page of the project's rendered site (``reports/_site``), by its path there."""
+    pages = {}
+    site = project / "reports/_site"
+    for page in sorted(site.rglob("*.html")):
+        parser = _PageText()
+        parser.feed(page.read_text(encoding="utf-8"))
+        pages[page.relative_to(site).as_posix()] = " ".join(" ".join(parser.parts).split())
+    return pages
