@@ -1,7 +1,9 @@
 /* The score calculator page: reads the form, scores with Scorecard (reports/scorer.js) from the
  * card and the rules embedded in the page, and shows the result. Plain classic script, run
  * inline after the form (no module, nothing fetched), so it works opened from disk too.
- * The form itself is written by scorecard/calculator.py. */
+ * The form itself is written by scorecard/calculator.py. The rules are null when params.yaml
+ * names none (rules.path: null): then there is no band, decision or loan limit to show, and the
+ * page has no elements for them. */
 (function () {
   "use strict";
 
@@ -10,7 +12,7 @@
   }
 
   var card = json("calc-card");
-  var rules = json("calc-rules");
+  var rules = json("calc-rules");  // null: no business rules
   var config = json("calc-config");
   var form = document.getElementById("calc-form");
 
@@ -32,6 +34,13 @@
     return form.querySelector('[data-field="' + name + '"][data-part="' + which + '"]');
   }
 
+  /* The card's currency code (e.g. "MXN") after an amount; none when the card names none. */
+  function money(x) {
+    return formatNumber(x) + (config.currency ? " " + config.currency : "");
+  }
+
+  /* A number with the separators the Python pages print (1,234.5), whatever the reader's
+   * locale: "en-US" names that format, not the data's country. */
   function formatNumber(x) {
     return Number(x).toLocaleString("en-US", {maximumFractionDigits: 6});
   }
@@ -70,21 +79,27 @@
     return {values: values, problems: problems, warnings: warnings};
   }
 
+  /* Elements that only rules fill (band, decision, ...) are absent from a page without rules. */
   function setText(id, text) {
-    document.getElementById(id).textContent = text;
+    var node = document.getElementById(id);
+    if (node) {
+      node.textContent = text;
+    }
   }
 
   function clearResult(message) {
     setText("calc-score", "–");
     setText("calc-band", "–");
     var decision = document.getElementById("calc-decision");
-    decision.textContent = "–";
-    decision.className = "calc-big calc-decision";
+    if (decision) {
+      decision.textContent = "–";
+      decision.className = "calc-big calc-decision";
+    }
     var error = document.getElementById("calc-error");
     error.textContent = message;
     error.hidden = false;
     ["calc-decided-by", "calc-max-loan", "calc-warnings", "calc-reasons", "calc-points"].forEach(function (id) {
-      document.getElementById(id).textContent = "";
+      setText(id, "");
     });
   }
 
@@ -168,22 +183,7 @@
     box.appendChild(table);
   }
 
-  function update() {
-    var read = readForm();
-    if (read.problems.length) {
-      clearResult("Cannot score: " + read.problems.join("; "));
-      return;
-    }
-    var result, outcome;
-    try {
-      result = Scorecard.score(card, read.values, config.n_reasons);
-      outcome = Scorecard.decide(rules, result.score, read.values);
-    } catch (error) {
-      clearResult("Cannot score: " + error.message);
-      return;
-    }
-    document.getElementById("calc-error").hidden = true;
-    setText("calc-score", result.score);
+  function showOutcome(outcome) {
     setText("calc-band", outcome.band);
     var decision = document.getElementById("calc-decision");
     decision.textContent = outcome.decision;
@@ -193,7 +193,30 @@
     loan.setAttribute("data-amount", outcome.max_loan_amount);
     loan.textContent = outcome.decision === "decline"
       ? "Declined: no loan is offered."
-      : "Largest loan for band " + outcome.band + ": " + formatNumber(outcome.max_loan_amount) + " USD.";
+      : "Largest loan for band " + outcome.band + ": " + money(outcome.max_loan_amount) + ".";
+  }
+
+  function update() {
+    var read = readForm();
+    if (read.problems.length) {
+      clearResult("Cannot score: " + read.problems.join("; "));
+      return;
+    }
+    var result, outcome = null;
+    try {
+      result = Scorecard.score(card, read.values, config.n_reasons);
+      if (rules !== null) {
+        outcome = Scorecard.decide(rules, result.score, read.values);
+      }
+    } catch (error) {
+      clearResult("Cannot score: " + error.message);
+      return;
+    }
+    document.getElementById("calc-error").hidden = true;
+    setText("calc-score", result.score);
+    if (outcome !== null) {
+      showOutcome(outcome);
+    }
     var warnings = document.getElementById("calc-warnings");
     warnings.textContent = "";
     warnings.setAttribute("data-unseen", result.unseen.join(","));

@@ -7,6 +7,11 @@ and the scorer (``reports/scorer.js``, plain JavaScript that mirrors :mod:`score
 :mod:`scorecard.rules`) are embedded in the page when it is rendered, so the page computes the
 score, band, decision and reason codes in the browser with no server and nothing fetched: it
 works served and opened from disk alike.
+
+The rules are those params.yaml names (``rules.path``, :func:`scorecard.rules.rules_for`). With
+``rules.path: null`` the page embeds no rules (JSON ``null``) and shows the score, reasons and
+points only, saying that no business rules are configured. Amounts are in the card's currency
+(``created_from.dataset.currency``); a card that names none gets no currency word.
 """
 
 from __future__ import annotations
@@ -23,13 +28,15 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from scorecard.card import bin_label
+from scorecard.rules import NO_RULES
 
 #: Ids of the page's embedded JSON blocks (read by reports/calculator.js).
 CARD_ID = "calc-card"
 RULES_ID = "calc-rules"
 CONFIG_ID = "calc-config"
 
-#: Typical annual income (USD) used when no data are given for a rules input.
+#: A stand-in annual income (in the data's own currency units) for ``annual_inc`` when no
+#: applicant data are given; the rendered page always has the training loans' median instead.
 _FALLBACK_INCOME = 60000.0
 
 _STYLE = """
@@ -124,7 +131,7 @@ def _numeric_range(name: str, columns: Mapping[str, Any], inputs: Mapping[str, A
             "range": _range_text(low, low_exclusive, high, source)}
 
 
-def fields(card: Mapping, rules: Mapping, columns: Mapping[str, Any] | None = None,
+def fields(card: Mapping, rules: Mapping | None, columns: Mapping[str, Any] | None = None,
            special_meanings: Mapping[str, Mapping[str, float]] | None = None) -> list[dict]:
     """The inputs of the calculator, in the card's feature order, then the rules' inputs.
 
@@ -132,8 +139,9 @@ def fields(card: Mapping, rules: Mapping, columns: Mapping[str, Any] | None = No
     ----------
     card : Mapping
         The card document (``scorecard/scorecard.json``).
-    rules : Mapping
-        The business rules document (``business_rules/rules.json``).
+    rules : Mapping or None
+        The business rules document (the file params.yaml names, ``rules.path``); None: no
+        business rules, so no field beyond the card's features.
     columns : Mapping, optional
         The schema of the applicant file (``params.data.columns``): name to a spec with
         ``min``, ``min_exclusive`` and ``max``. A numeric feature declared there gets that
@@ -152,7 +160,7 @@ def fields(card: Mapping, rules: Mapping, columns: Mapping[str, Any] | None = No
     """
     columns = columns or {}
     special_meanings = special_meanings or {}
-    inputs = rules.get("inputs", {})
+    inputs = rules.get("inputs", {}) if rules is not None else {}
     out = []
     for feature in card["features"]:
         item = {"name": feature["name"], "role": "feature", "type": feature["type"],
@@ -290,15 +298,58 @@ def _field_html(item: dict, value: Any) -> str:
                 f'{label}<div class="calc-row">{control}</div>{hint}')
 
 
-def page_html(card: Mapping, rules: Mapping, field_list: list[dict], applicant: Mapping[str, Any],
+def currency(card: Mapping) -> str | None:
+    """The card's currency (``created_from.dataset.currency``, e.g. ``"USD"``); None when the
+    card names none (older cards have no ``dataset``): amounts then get no currency word, never
+    a guessed one."""
+    dataset = (card.get("created_from") or {}).get("dataset") or {}
+    return dataset.get("currency") or None
+
+
+def intro(rules_source: str | None, card_source: str = "scorecard/scorecard.json") -> str:
+    """The page's opening paragraph (Markdown): what the page computes from what. Written here,
+    not in reports/calculator.qmd, because it depends on whether params.yaml names business rules.
+
+    Parameters
+    ----------
+    rules_source : str or None
+        The rules file as params.yaml names it (``rules.path``); None: no business rules.
+    card_source : str
+        The card file, as shown to the reader.
+    """
+    if rules_source is None:
+        what = (f"Fill in an applicant and read their score and reason codes. The page computes them in your "
+                f"browser from the card (`{card_source}`), embedded in this page when it was built")
+        rules_note = (" No business rules are configured (`rules.path: null` in `params.yaml`), so the page shows "
+                      "no band, decision or loan limit.")
+    else:
+        what = (f"Fill in an applicant and read their score, band, decision and reason codes. The page computes "
+                f"them in your browser from the card (`{card_source}`) and the business rules params.yaml names "
+                f"(`rules.path`: `{rules_source}`), both embedded in this page when it was built")
+        rules_note = ""
+    return (
+        what + ", with the same rules as the Python scorer: the page sends nothing anywhere and works opened "
+        "from disk too." + rules_note + " It starts from a typical applicant (the median training loan; the most "
+        "common category). A categorical feature takes one of the card's categories, \"(missing)\", or any other "
+        "text, which the card scores as an unseen category. A number left empty, or ticked \"missing\", is "
+        "missing; valid ranges are the applicant file's schema (`params.yaml`), where the feature is a field of "
+        "that file."
+    )
+
+
+def page_html(card: Mapping, rules: Mapping | None, field_list: list[dict], applicant: Mapping[str, Any],
               scorer_js: str, ui_js: str, n_reasons: int = 4) -> str:
     """The calculator as one block of HTML: style, form, output area, the embedded card,
     rules and settings (JSON), the scorer and the page script.
 
     Parameters
     ----------
-    card, rules : Mapping
-        The card and the business rules documents, embedded as they are.
+    card : Mapping
+        The card document, embedded as it is; its currency (:func:`currency`) follows loan limits.
+    rules : Mapping or None
+        The business rules document, embedded as it is; None (no business rules): embedded as
+        ``null``, and the page shows no band, decision, policy rule or loan limit, only the
+        score, reasons and points and a sentence saying so (:data:`scorecard.rules.NO_RULES`).
     field_list : list of dict
         From :func:`fields`.
     applicant : Mapping
@@ -317,6 +368,7 @@ def page_html(card: Mapping, rules: Mapping, field_list: list[dict], applicant: 
                         for f in card["features"]},
         "n_reasons": n_reasons,
         "typical": dict(applicant),
+        "currency": currency(card),
     }
     form = (
         '<form class="calc-form" id="calc-form" autocomplete="off" onsubmit="return false">'
@@ -329,24 +381,34 @@ def page_html(card: Mapping, rules: Mapping, field_list: list[dict], applicant: 
           'Back to the typical applicant</button>'
         "</form>"
     )
+    score = '<div><span class="calc-label">Score</span><span class="calc-big" id="calc-score">–</span></div>'
+    if rules is None:
+        # Nothing that only rules can give: no band, decision, policy rule or loan limit.
+        headline = f'<div class="calc-headline">{score}</div>'
+        decision = f'<p class="calc-note" id="calc-no-rules">{_attr(NO_RULES)}</p>'
+        versions = f'Card <code id="calc-card-version">{_attr(card["model_version"])}</code>, no business rules. '
+    else:
+        headline = (
+            f'<div class="calc-headline">{score}'
+            '<div><span class="calc-label">Band</span><span class="calc-big" id="calc-band">–</span></div>'
+            '<div><span class="calc-label">Decision</span>'
+            '<span class="calc-big calc-decision" id="calc-decision">–</span></div>'
+            "</div>"
+        )
+        decision = '<p id="calc-decided-by"></p><p id="calc-max-loan"></p>'
+        versions = (f'Card <code id="calc-card-version">{_attr(card["model_version"])}</code>, '
+                    f'business rules <code id="calc-rules-version">{_attr(rules["version"])}</code>. ')
     result = (
         '<section class="calc-result" id="calc-result" aria-live="polite">'
-        '<div class="calc-headline">'
-        '<div><span class="calc-label">Score</span><span class="calc-big" id="calc-score">–</span></div>'
-        '<div><span class="calc-label">Band</span><span class="calc-big" id="calc-band">–</span></div>'
-        '<div><span class="calc-label">Decision</span>'
-        '<span class="calc-big calc-decision" id="calc-decision">–</span></div>'
-        "</div>"
-        '<p class="calc-error" id="calc-error" hidden></p>'
-        '<p id="calc-decided-by"></p>'
-        '<p id="calc-max-loan"></p>'
-        '<div id="calc-warnings"></div>'
+        + headline
+        + '<p class="calc-error" id="calc-error" hidden></p>'
+        + decision
+        + '<div id="calc-warnings"></div>'
         "<h3>Reason codes</h3>"
         '<ol id="calc-reasons"></ol>'
         "<h3>Points per feature</h3>"
         '<div id="calc-points"></div>'
-        f'<p class="calc-note">Card <code id="calc-card-version">{_attr(card["model_version"])}</code>, '
-        f'business rules <code id="calc-rules-version">{_attr(rules["version"])}</code>. '
+        f'<p class="calc-note">{versions}'
         "Computed in your browser by the page's own script; nothing is sent anywhere.</p>"
         "</section>"
     )
@@ -361,31 +423,39 @@ def page_html(card: Mapping, rules: Mapping, field_list: list[dict], applicant: 
     )
 
 
-def show(card_path: str | Path = "scorecard/scorecard.json", rules_path: str | Path = "business_rules/rules.json",
-         params_path: str | Path = "params.yaml", data_path: str | Path | None = "data/processed/train.parquet",
-         scripts_dir: str | Path = "reports") -> None:
-    """Display the calculator in a report page, as Markdown holding a raw HTML block (so that
-    Quarto adds no CDN script).
+def page_text(card_path: str | Path = "scorecard/scorecard.json", params_path: str | Path = "params.yaml",
+              data_path: str | Path | None = "data/processed/train.parquet", scripts_dir: str | Path = "reports",
+              root: str | Path | None = None) -> str:
+    """The calculator as Markdown holding a raw HTML block (so that Quarto adds no CDN script).
+
+    Paths are as given (relative ones to the working directory: Quarto runs the page from the
+    project root, ``execute-dir: project`` in _quarto.yml).
 
     Parameters
     ----------
-    card_path, rules_path, params_path : path
-        The card, the business rules and the parameters (for the schema's valid ranges).
+    card_path, params_path : path
+        The card and the parameters (the schema's valid ranges, ``explain.n_reasons`` and which
+        business rules apply: ``rules.path``).
     data_path : path, optional
         Applicants whose medians make the typical applicant (the training loans).
     scripts_dir : path
         Where ``scorer.js`` and ``calculator.js`` are.
+    root : path, optional
+        The project root that params.yaml's ``rules.path`` is relative to; default: the folder
+        holding ``params_path`` (params.yaml sits at the project root).
     """
     from scorecard import card as cardlib
-    from scorecard import report
     from scorecard.config import load_params
-    from scorecard.rules import load_rules
+    from scorecard.rules import rules_for
 
     loaded = cardlib.load(card_path)
-    rules = load_rules(rules_path, card=loaded)
     params = load_params(params_path)
+    root = Path(params_path).parent if root is None else Path(root)
+    # The rules params.yaml names, checked against the params and this card; None: no rules.
+    rules = rules_for(params, root=root, card=loaded)
+    document = rules.document if rules is not None else None
     special = {name: spec.special for name, spec in params.features.derived.items() if spec.special}
-    field_list = fields(loaded.document, rules.document, params.data.columns, special)
+    field_list = fields(loaded.document, document, params.data.columns, special)
     data = None
     if data_path is not None and Path(data_path).is_file():
         wanted = [f["name"] for f in field_list]
@@ -393,7 +463,33 @@ def show(card_path: str | Path = "scorecard/scorecard.json", rules_path: str | P
         data = pd.read_parquet(data_path, columns=present)
     applicant = typical_applicant(field_list, data)
     scripts = Path(scripts_dir)
-    text = page_html(loaded.document, rules.document, field_list, applicant,
+    text = page_html(loaded.document, document, field_list, applicant,
                      (scripts / "scorer.js").read_text(encoding="utf-8"),
                      (scripts / "calculator.js").read_text(encoding="utf-8"), params.explain.n_reasons)
-    report.md("```{=html}\n" + text + "\n```")
+    return "```{=html}\n" + text + "\n```"
+
+
+def show_intro(card_path: str | Path = "scorecard/scorecard.json", params_path: str | Path = "params.yaml",
+               root: str | Path | None = None) -> None:
+    """Display the page's opening paragraph (:func:`intro`) for the rules params.yaml names
+    (``root`` as in :func:`page_text`): read and checked as :func:`show` reads them, so the
+    paragraph never names rules the calculator does not embed."""
+    from scorecard import card as cardlib
+    from scorecard import report
+    from scorecard.config import load_params
+    from scorecard.rules import rules_for
+
+    params = load_params(params_path)
+    root = Path(params_path).parent if root is None else Path(root)
+    rules = rules_for(params, root=root, card=cardlib.load(card_path))
+    report.md(intro(params.rules.path if rules is not None else None, str(card_path)))
+
+
+def show(card_path: str | Path = "scorecard/scorecard.json", params_path: str | Path = "params.yaml",
+         data_path: str | Path | None = "data/processed/train.parquet", scripts_dir: str | Path = "reports",
+         root: str | Path | None = None) -> None:
+    """Display the calculator in a report page (:func:`page_text`, same parameters): the rules
+    are those params.yaml names (``rules.path``), or none."""
+    from scorecard import report
+
+    report.md(page_text(card_path, params_path, data_path, scripts_dir, root))

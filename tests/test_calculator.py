@@ -11,6 +11,10 @@ b. The rendered page (the site that `dvc repro` builds, fixture ``site_dir``): t
    the score, band, decision, points and reasons it displays equal Python's; served from
    127.0.0.1 with no request to any other host and no console error, and opened from disk
    (file://), where Quarto's own module scripts are blocked but the calculator still computes.
+c. Pages built here (no `dvc repro`): with ``rules.path: null`` the page embeds no rules, shows
+   no band, decision or loan limit but the no-rules sentence, and scores as Python does with no
+   script error; the loan limit is written in the card's currency (MXN for a card that says so,
+   no currency word for a card with no dataset).
 
 Set SCORECARD_SITE to an already rendered site directory to run (b) on it instead of running
 `dvc repro` first (e.g. after `scripts/quarto render reports/calculator.qmd`).
@@ -99,14 +103,14 @@ def _frame(card, rows: list[dict], names: list[str]) -> pd.DataFrame:
 
 
 def python_results(card, rules, rows: list[dict], names: list[str]) -> list[dict]:
-    """What card.apply and rules.evaluate make of each row, in the scorer's JSON shape."""
+    """What card.apply and rules.evaluate make of each row, in the scorer's JSON shape
+    (``rules`` None: the card's part only, no band, decision or loan limit)."""
     applied = card.apply(_frame(card, rows, names), N_REASONS).to_dict(orient="records")
     feature_of = {f["reason_code"]: f["name"] for f in card.features}
     out = []
     for row, result in zip(rows, applied):
         score = int(result["score"])
-        outcome = rules.evaluate(score, {f: row.get(f) for f in rules.fields})
-        out.append({
+        scored = {
             "score": score,
             "points": {name: int(result[f"points_{name}"]) for name in card.feature_names},
             "reasons": [{"code": result[f"reason_{k}"], "text": result[f"reason_{k}_text"],
@@ -114,6 +118,13 @@ def python_results(card, rules, rows: list[dict], names: list[str]) -> list[dict
                          "points_lost": int(result[f"reason_{k}_points_lost"])}
                         for k in range(1, N_REASONS + 1) if result[f"reason_{k}"] is not None],
             "unseen": [f for f in result["unseen_categories"].split(",") if f],
+        }
+        if rules is None:
+            out.append(scored)
+            continue
+        outcome = rules.evaluate(score, {f: row.get(f) for f in rules.fields})
+        out.append({
+            **scored,
             "band": outcome.band,
             "decision": outcome.decision,
             "score_decision": outcome.score_decision,
@@ -304,6 +315,133 @@ def test_typical_applicant_is_median_mode_or_blank():
     assert typical == {"n": 2.0, "blank": None, "c": "b", "annual_inc": 60000.0}
 
 
+def test_fields_without_rules_are_the_card_features(card, rules, params):
+    with_rules = calculator.fields(card.document, rules.document, params.data.columns)
+    without = calculator.fields(card.document, None, params.data.columns)
+    assert [f["name"] for f in without] == card.feature_names
+    assert without == with_rules[: len(card.feature_names)]
+    assert "annual_inc" in [f["name"] for f in with_rules] and "annual_inc" not in card.feature_names
+
+
+# -- pages built here: no rules, another currency, no currency ---------------------------------
+@pytest.fixture(scope="module")
+def no_rules_params(default_raw, tmp_path_factory) -> Path:
+    """The project's params.yaml with ``rules.path: null``, in a scratch folder (its root)."""
+    import yaml
+
+    raw = copy.deepcopy(default_raw)
+    raw["rules"]["path"] = None
+    path = tmp_path_factory.mktemp("no_rules") / "params.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _html(markdown: str) -> str:
+    """The raw HTML block of :func:`calculator.page_text`."""
+    assert markdown.startswith("```{=html}\n") and markdown.endswith("\n```")
+    return markdown[len("```{=html}\n"):-len("\n```")]
+
+
+def _embedded(html: str, ident: str):
+    found = re.search(rf'<script type="application/json" id="{ident}">(.*?)</script>', html, re.S)
+    assert found, f"no embedded {ident}"
+    return json.loads(found.group(1))
+
+
+def _card_with(card, dataset) -> dict:
+    """A copy of the card's document with ``created_from.dataset`` replaced (None: removed, as
+    in cards from before the dataset block)."""
+    document = copy.deepcopy(card.document)
+    if dataset is None:
+        del document["created_from"]["dataset"]
+    else:
+        document["created_from"]["dataset"] = dataset
+    cardlib.Card(document)  # still a valid card
+    return document
+
+
+def _page_of(document, rules_document, params) -> str:
+    """page_html for a card document and rules (or None), started from the fallback applicant."""
+    field_list = calculator.fields(document, rules_document, params.data.columns)
+    return calculator.page_html(document, rules_document, field_list, calculator.typical_applicant(field_list),
+                                (ROOT / "reports" / "scorer.js").read_text(encoding="utf-8"),
+                                (ROOT / "reports" / "calculator.js").read_text(encoding="utf-8"), N_REASONS)
+
+
+_RULES_ONLY_IDS = ("calc-band", "calc-decision", "calc-decided-by", "calc-max-loan", "calc-rules-version")
+
+
+def test_page_follows_params_rules(card, rules):
+    """params.yaml names business_rules/rules.json: the page embeds exactly that file's rules
+    and shows the decision elements."""
+    html = _html(calculator.page_text(ROOT / "scorecard/scorecard.json", ROOT / "params.yaml", None,
+                                      ROOT / "reports"))
+    assert _embedded(html, calculator.RULES_ID) == rules.document
+    for ident in _RULES_ONLY_IDS:
+        assert f'id="{ident}"' in html
+    assert 'id="calc-no-rules"' not in html and "Read by the business rules</legend>" in html
+    assert f'<code id="calc-rules-version">{rules.version}</code>' in html
+    assert _embedded(html, calculator.CONFIG_ID)["currency"] == "USD"
+
+
+def test_page_without_rules(card, params, no_rules_params):
+    """rules.path: null: rules embedded as null, no band/decision/loan limit/rules fieldset, and
+    the sentence saying no rules are configured; the score, reasons and points are there."""
+    from scorecard.rules import NO_RULES
+
+    html = _html(calculator.page_text(ROOT / "scorecard/scorecard.json", no_rules_params, None, ROOT / "reports"))
+    assert f'<script type="application/json" id="{calculator.RULES_ID}">null</script>' in html
+    assert _embedded(html, calculator.RULES_ID) is None
+    for ident in _RULES_ONLY_IDS:
+        assert f'id="{ident}"' not in html, ident
+    assert "Read by the business rules" not in html and "rules input" not in html
+    assert f'<p class="calc-note" id="calc-no-rules">{NO_RULES}</p>' in html
+    assert "No business rules are configured" in NO_RULES
+    for ident in ("calc-score", "calc-reasons", "calc-points", "calc-card-version"):
+        assert f'id="{ident}"' in html
+    config = _embedded(html, calculator.CONFIG_ID)
+    assert [f["name"] for f in config["fields"]] == card.feature_names
+    assert set(config["typical"]) == set(card.feature_names)
+
+
+def test_intro_says_what_is_embedded():
+    with_rules = calculator.intro("business_rules/rules.json")
+    assert "band, decision and reason codes" in with_rules
+    assert "the business rules params.yaml names (`rules.path`: `business_rules/rules.json`)" in with_rules
+    assert "No business rules" not in with_rules
+    other = calculator.intro("rules/other_lender.json", "cards/other.json")
+    assert "`rules/other_lender.json`" in other and "`cards/other.json`" in other
+    assert "business_rules/rules.json" not in other
+    without = calculator.intro(None)
+    assert "No business rules are configured (`rules.path: null` in `params.yaml`)" in without
+    assert "band, decision and" not in without and "business rules params.yaml names" not in without
+    assert "read their score and reason codes" in without
+    # The page's own text names no rules file: the paragraph comes from params.yaml.
+    page = (ROOT / "reports" / "calculator.qmd").read_text(encoding="utf-8")
+    assert "rules.json" not in page and "calculator.show_intro()" in page and "calculator.show()" in page
+
+
+def test_currency_comes_from_the_card(card, rules, params):
+    """The loan limit's currency is the card's dataset.currency: MXN for a card that says MXN,
+    none at all for a card with no dataset, never a hard-wired USD."""
+    assert "USD" not in (ROOT / "reports" / "calculator.js").read_text(encoding="utf-8")
+    assert calculator.currency(card.document) == "USD"
+    mxn = _card_with(card, {**card.document["created_from"]["dataset"], "currency": "MXN"})
+    assert calculator.currency(mxn) == "MXN"
+    page = _page_of(mxn, None, params)
+    assert _embedded(page, calculator.CONFIG_ID)["currency"] == "MXN"
+    assert "USD" not in page and "MXN" in page
+    # With the rules the loan limit is shown; the currency it is written in is still the card's.
+    assert _embedded(_page_of(mxn, rules.document, params), calculator.CONFIG_ID)["currency"] == "MXN"
+    bare = _card_with(card, None)
+    assert calculator.currency(bare) is None
+    page = _page_of(bare, None, params)
+    assert _embedded(page, calculator.CONFIG_ID)["currency"] is None
+    assert "USD" not in page
+    no_currency = {k: v for k, v in card.document["created_from"]["dataset"].items() if k != "currency"}
+    assert calculator.currency(_card_with(card, no_currency)) is None
+
+
 # -- b. the rendered page ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def calculator_site(request) -> Path:
@@ -351,7 +489,9 @@ _FILL_AND_READ_JS = """
         fire(input);
       }
     }
-    const text = (id) => document.getElementById(id).textContent.trim();
+    // null for what the page does not have (band, decision, loan limit of a page without rules)
+    const node = (id) => document.getElementById(id);
+    const text = (id) => node(id) ? node(id).textContent.trim() : null;
     const error = document.getElementById('calc-error');
     const points = {};
     for (const tr of document.querySelectorAll('#calc-points tbody tr[data-feature]')) {
@@ -366,9 +506,10 @@ _FILL_AND_READ_JS = """
     return {
       problems, error: error.hidden ? null : error.textContent,
       score: Number(text('calc-score')), band: text('calc-band'), decision: text('calc-decision'),
-      decision_class: document.getElementById('calc-decision').className,
-      policy_rule: document.getElementById('calc-decided-by').dataset.rule || null,
-      max_loan_amount: Number(document.getElementById('calc-max-loan').dataset.amount),
+      decision_class: node('calc-decision') ? node('calc-decision').className : null,
+      policy_rule: node('calc-decided-by') ? (node('calc-decided-by').dataset.rule || null) : null,
+      max_loan_amount: node('calc-max-loan') ? Number(node('calc-max-loan').dataset.amount) : null,
+      loan_text: text('calc-max-loan'), no_rules: text('calc-no-rules'),
       points, reasons, unseen: unseen ? unseen.split(',') : [],
       card_version: text('calc-card-version'), rules_version: text('calc-rules-version'),
     };
@@ -474,5 +615,74 @@ def test_page_from_disk_computes(browser, calculator_site, card, rules, test_set
         others = [e for e in log.console_errors
                   if not any(e.endswith(f"[at {m}]") for m in modules) and "CORS" not in e]
         assert not others, f"console errors from file:// beyond Quarto's blocked modules: {others}"
+    finally:
+        context.close()
+
+
+# -- c. pages without rules and in other currencies, in the browser -----------------------------
+def _open(browser, html: str):
+    """A page holding nothing but the calculator block (no request is made), and its log."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    log = _PageLog(page)
+    page.set_content(f"<!doctype html><html><head><meta charset='utf-8'><title>calculator</title></head>"
+                     f"<body>{html}</body></html>")
+    return context, page, log
+
+
+@pytest.mark.slow
+def test_page_without_rules_scores_like_python(browser, card, no_rules_params, test_set, tmp_path):
+    """rules.path: null: the page scores the typical applicant (the medians of the test loans)
+    and a few test loans as card.apply does, shows no decision, and raises no script error."""
+    from scorecard.rules import NO_RULES
+
+    data = tmp_path / "applicants.parquet"
+    test_set[card.feature_names].to_parquet(data)
+    html = _html(calculator.page_text(ROOT / "scorecard/scorecard.json", no_rules_params, data, ROOT / "reports"))
+    typical = _embedded(html, calculator.CONFIG_ID)["typical"]
+    assert set(typical) == set(card.feature_names)
+    context, page, log = _open(browser, html)
+    try:
+        shown = page.evaluate("() => document.getElementById('calc-score').textContent")
+        expected = python_results(card, None, [typical], card.feature_names)[0]
+        assert shown.strip() == str(expected["score"]), f"typical applicant {typical}"
+        rows = [typical] + _sample(test_set, card.feature_names, 20)
+        got = page.evaluate(_FILL_AND_READ_JS, rows)
+        assert not [g for g in got if g["problems"] or g["error"]]
+        mismatches = _mismatches(rows, got, python_results(card, None, rows, card.feature_names),
+                                 ["score", "points", "reasons", "unseen"])
+        assert not mismatches, "\n".join(mismatches[:10])
+        assert got[0]["score"] == expected["score"]
+        for g in got:
+            assert (g["band"], g["decision"], g["policy_rule"], g["max_loan_amount"], g["rules_version"]) == \
+                (None, None, None, None, None)
+            assert g["no_rules"] == NO_RULES and g["card_version"] == card.version
+        page.click("#calc-reset")
+        assert page.text_content("#calc-score").strip() == str(expected["score"])
+        assert not log.problems(), log.problems()
+    finally:
+        context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset, suffix", [("MXN", " MXN."), (None, ".")])
+def test_loan_limit_in_the_cards_currency(browser, card, rules, params, test_set, dataset, suffix):
+    """The loan limit is followed by the card's currency (MXN), or by nothing for a card that
+    names no dataset."""
+    document = _card_with(card, None if dataset is None else
+                          {**card.document["created_from"]["dataset"], "currency": dataset})
+    names = card.feature_names + [f for f in rules.fields if f not in card.feature_names]
+    rows = _sample(test_set, names, 50)
+    results = python_results(cardlib.Card(document), rules, rows, names)
+    row, expected = next((r, e) for r, e in zip(rows, results) if e["decision"] == "approve")
+    context, page, log = _open(browser, _page_of(document, rules.document, params))
+    try:
+        got = page.evaluate(_FILL_AND_READ_JS, [row])[0]
+        assert (got["score"], got["band"], got["decision"]) == (expected["score"], expected["band"], "approve")
+        amount = f"{expected['max_loan_amount']:,.0f}"
+        assert got["loan_text"] == f"Largest loan for band {expected['band']}: {amount}{suffix}"
+        assert "USD" not in page.text_content("#calc-result")
+        assert not log.problems(), log.problems()
     finally:
         context.close()
