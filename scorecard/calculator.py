@@ -35,9 +35,6 @@ CARD_ID = "calc-card"
 RULES_ID = "calc-rules"
 CONFIG_ID = "calc-config"
 
-#: A stand-in annual income (in the data's own currency units) for ``annual_inc`` when no
-#: applicant data are given; the rendered page always has the training loans' median instead.
-_FALLBACK_INCOME = 60000.0
 
 _STYLE = """
 .calc { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1.5rem; align-items: start; }
@@ -211,7 +208,7 @@ def typical_applicant(field_list: list[dict], data: pd.DataFrame | None = None) 
         From :func:`fields`.
     data : DataFrame, optional
         Applicants (e.g. the training loans). A field it lacks gets the card's first category,
-        or for a number the lower end of its valid range (a typical income for ``annual_inc``).
+        or for a number the lower end of its valid range (0 when it has none).
     """
     out = {}
     for item in field_list:
@@ -225,8 +222,6 @@ def typical_applicant(field_list: list[dict], data: pd.DataFrame | None = None) 
                 out[name] = str(counts.index[0]) if len(counts) else None
         elif item["type"] == "categorical":
             out[name] = item["categories"][0] if item["categories"] else None
-        elif name == "annual_inc":
-            out[name] = _FALLBACK_INCOME
         else:
             out[name] = item["min"] if item["min"] is not None else 0.0
     return out
