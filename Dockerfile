@@ -22,9 +22,10 @@ RUN pip install -c requirements.lock -r requirements-service.txt \
 
 # The package (run from /app through PYTHONPATH: no build step), the rules and the card in
 # production. The package's own scorecard/scorecard.json is the last card built, not
-# necessarily the promoted one: the service is told to use the champion. params.yaml and the
-# public data of data/external/ let POST /score/application derive the features and join
-# the environment as the pipeline did (the applicant data of data/raw/ stay out).
+# necessarily the promoted one: the service is told to use the champion. params.yaml names the
+# business rules (rules.path, checked against it at start-up; null: scores and reason codes
+# only), and with the public data of data/external/ lets POST /score/application derive the
+# features and join the environment as the pipeline did (the applicant data of data/raw/ stay out).
 COPY scorecard/ /app/scorecard/
 COPY business_rules/ /app/business_rules/
 COPY models/champion/ /app/models/champion/

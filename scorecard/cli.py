@@ -447,17 +447,79 @@ def validate_card(
 
 
 # -- serve ------------------------------------------------------------------------------------
+def serve_rules(rules: Path | None = None, no_rules: bool = False,
+                params: Path | None = None) -> tuple[Path | None, str]:
+    """The business rules ``scorecard serve`` applies, and where that choice comes from.
+
+    Parameters
+    ----------
+    rules : Path, optional
+        ``--rules``: this file, whatever params.yaml says.
+    no_rules : bool
+        ``--no-rules``: none (scores and reason codes only).
+    params : Path, optional
+        ``--params``; None: the project's params.yaml (:data:`scorecard.service.DEFAULT_PARAMS`)
+        when it exists. Its ``rules.path`` (relative to the params file's folder, the project
+        root) is the default; ``rules.path: null`` means no business rules.
+
+    Returns
+    -------
+    (Path or None, str)
+        The rules file (None: no business rules) and how it was chosen, for the log line.
+        With no params file and no ``--rules``: :data:`scorecard.service.DEFAULT_RULES`, as
+        before params.yaml named the rules.
+
+    Raises
+    ------
+    typer.BadParameter
+        ``--rules`` and ``--no-rules`` together (a usage error: exit code 2).
+    ScorecardError
+        The params file cannot be read, or the rules file it names does not exist.
+    """
+    from scorecard import service
+    from scorecard.config import load_params
+    from scorecard.errors import RulesMismatchError
+    from scorecard.rules import rules_path
+
+    if rules is not None and no_rules:
+        raise typer.BadParameter(f"--rules {rules} and --no-rules contradict each other: give --rules PATH to "
+                                 "serve those rules, or --no-rules to serve scores and reason codes only, not both",
+                                 param_hint="'--rules' / '--no-rules'")
+    if no_rules:
+        return None, "--no-rules"
+    if rules is not None:
+        return rules, f"--rules {rules}"
+    source = params if params is not None else (service.DEFAULT_PARAMS if service.DEFAULT_PARAMS.is_file() else None)
+    if source is None:   # no params file to ask: the project's rules, as before rules.path existed
+        return service.DEFAULT_RULES, f"default {service.DEFAULT_RULES} (no params file)"
+    loaded = load_params(source)
+    path = rules_path(loaded, Path(source).resolve().parent)
+    if path is None:
+        return None, f"rules.path: null in {source}"
+    if not path.is_file():
+        raise RulesMismatchError(f"{source} rules.path: business rules file not found: {loaded.rules.path} "
+                                 f"(looked for {path}); set rules.path to a rules file, rules.path: null, "
+                                 "or give --rules PATH or --no-rules")
+    return path, f"rules.path {loaded.rules.path} in {source}"
+
+
 def serve(
     card: CardOption = batch.DEFAULT_CARD,
     rules: Annotated[Path | None, typer.Option(
-        help="Business rules: cut-offs, policy rules, loan limits per band (checked at start-up). "
-             "Default: the project's business_rules/rules.json.", dir_okay=False, show_default=False)] = None,
+        help="Business rules: cut-offs, policy rules, loan limits per band (checked at start-up against the "
+             "card and params.yaml). Default: the file params.yaml names (rules.path, relative to the params "
+             "file's folder; null: none); when there is no params file, the project's "
+             "business_rules/rules.json.", dir_okay=False, show_default=False)] = None,
+    no_rules: Annotated[bool, typer.Option(
+        "--no-rules", help="Serve no business rules: scores and reason codes only (band, decision and loan "
+                           "limit null, GET /rules 404). Not with --rules.")] = False,
     params: Annotated[Path | None, typer.Option(
         help="The card's params.yaml: enables POST /score/application, which takes the fields an applicant "
              "declares and derives the features and joins the public data as the pipeline did. "
              "Default: the project's params.yaml when it exists.", dir_okay=False, show_default=False)] = None,
     no_params: Annotated[bool, typer.Option(
-        "--no-params", help="Serve POST /score only (the caller sends the card's features).")] = False,
+        "--no-params", help="Serve POST /score only (the caller sends the card's features). The business "
+                            "rules are still the ones params.yaml names, checked against the card only.")] = False,
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 for every interface (e.g. in a container).")
                     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
@@ -488,13 +550,22 @@ def serve(
     describe what is served; /docs is the OpenAPI page. A bad card, rules file or params.yaml
     stops here with a message naming the problem.
 
+    The business rules are the ones params.yaml names (rules.path), checked against the card
+    and the params: rules written for other data refuse to start. --rules PATH serves other
+    rules; --no-rules (or rules.path: null) serves scores and reason codes only, with band,
+    decision and loan limit null.
+
     Example: scorecard serve --port 8000
     """
     from scorecard import service
 
-    rules_path = rules or service.DEFAULT_RULES
     params_path = None if no_params else params or (service.DEFAULT_PARAMS if service.DEFAULT_PARAMS.is_file() else None)
     try:
+        # The rules follow params.yaml even with --no-params: it still says which rules apply.
+        rules_path, chosen = serve_rules(rules, no_rules, params)
+        if rules_path is None:
+            _stderr().print(f"no business rules ({escape(chosen)}): serving scores and reason codes only",
+                            soft_wrap=True)
         service.serve(card, rules_path, params_path, host=host, port=port, cors_origins=cors_origin or None,
                       max_applicants=max_applicants, max_body_bytes=max_body_bytes, log_level=log_level.value,
                       header_timeout=header_timeout, body_timeout=body_timeout,

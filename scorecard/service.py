@@ -1,7 +1,9 @@
 """A scoring service: the exported card and the business rules behind one HTTP endpoint.
 
 ``create_app(card_path, rules_path)`` loads and checks both files (a bad file refuses to start
-with a :class:`~scorecard.errors.ScorecardError` naming the rule) and returns a FastAPI app:
+with a :class:`~scorecard.errors.ScorecardError` naming the rule; with ``params_path`` the rules
+are checked against the params too, so rules written for other data refuse to start with a
+:class:`~scorecard.errors.RulesMismatchError`) and returns a FastAPI app:
 
 - ``POST /score`` takes one applicant object, or a list of at most ``max_applicants`` (1,000),
   and answers for each: id, score, points per feature, band, decision (approve / refer /
@@ -12,11 +14,20 @@ with a :class:`~scorecard.errors.ScorecardError` naming the rule) and returns a 
 - ``GET /scorecard`` the card JSON; ``GET /rules`` the rules JSON; ``GET /health`` status and
   versions.
 
+``rules_path=None`` serves no business rules (``scorecard serve --no-rules``, or ``rules.path:
+null`` in params.yaml): scores and reason codes only. Every answer keeps the same keys (id,
+score, points, reasons, unseen_categories, model_version), and the fields only the rules give
+are null or empty: ``band``, ``decision``, ``score_decision``, ``policy_rule``,
+``max_loan_amount`` and ``rules_version`` null, ``policy_rules_fired`` []. The request then
+takes no rules inputs (a field only the rules declared is refused as unknown), ``GET /rules``
+answers 404 with :data:`~scorecard.rules.NO_RULES`, and ``GET /health`` reports
+``rules_version`` null.
+
 An applicant is checked by a pydantic model built from the card: one key per card feature, a
 number for a numeric feature and a string for a categorical one (``36`` is refused where the
 card expects the category ``"36"``), null for a missing value (scored in the feature's missing
-bin); plus an optional ``id`` and the optional number fields the rules declare under
-``inputs``. A key missing, a key the card does not know, a wrong type, an id given to two
+bin); plus an optional ``id`` and the optional number fields the rules (when served) declare
+under ``inputs``. A key missing, a key the card does not know, a wrong type, an id given to two
 applicants of one request, a body that is not JSON (NaN and Infinity included: the answer names
 their field), over ``max_body_bytes`` (1 MB) or over ``max_applicants`` gets a 4xx answer naming
 the field or the limit: never a 500.
@@ -66,10 +77,11 @@ from starlette.requests import ClientDisconnect
 from scorecard import __version__
 from scorecard.application import ApplicationForm, NonFiniteFeatureError
 from scorecard.card import UNSEEN_FLAG, Card, load
+from scorecard.config import load_params
 from scorecard.connections import (BODY_TIMEOUT, HEADER_TIMEOUT, KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS,
                                    ConnectionLimits)
 from scorecard.errors import DataValidationError, ScorecardError
-from scorecard.rules import DEFAULT_RULES, PROJECT_ROOT, check_against_card, load_rules
+from scorecard.rules import DEFAULT_RULES, NO_RULES, PROJECT_ROOT, check_against_card, check_fit, load_rules
 
 DEFAULT_CARD = Path(__file__).resolve().parent / "scorecard.json"
 DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
@@ -106,20 +118,29 @@ class PolicyHitOut(BaseModel):
     missing: bool
 
 
+_RULES_ONLY = " Null when the service has no business rules (scores and reason codes only)."
+Decision = Literal["approve", "refer", "decline"]
+
+
 class ScoreResult(BaseModel):
-    id: str | int | None
+    # The rules-only fields are Optional: a service without business rules answers with the
+    # same keys, null (or []) where only the rules could say.
+    id: str | int | None = Field(description="Your reference, echoed back")
     score: int
     points: dict[str, int]
-    band: str
-    decision: Literal["approve", "refer", "decline"]
-    score_decision: Literal["approve", "refer", "decline"]
-    policy_rule: PolicyHitOut | None
-    policy_rules_fired: list[PolicyHitOut]
+    band: str | None = Field(description="The score band of the business rules." + _RULES_ONLY)
+    decision: Decision | None = Field(description="The decision: the score's, made worse by any policy rule that "
+                                                  "fired." + _RULES_ONLY)
+    score_decision: Decision | None = Field(description="The decision of the cut-offs alone." + _RULES_ONLY)
+    policy_rule: PolicyHitOut | None = Field(description="The policy rule that decided, if one did." + _RULES_ONLY)
+    policy_rules_fired: list[PolicyHitOut] = Field(description="Every policy rule that fired; [] when the service "
+                                                               "has no business rules.")
     reasons: list[Reason]
     unseen_categories: list[str]
-    max_loan_amount: int | float
+    max_loan_amount: int | float | None = Field(description="The largest loan the band may be offered (0 when "
+                                                            "declined)." + _RULES_ONLY)
     model_version: str
-    rules_version: str
+    rules_version: str | None = Field(description="The version of the business rules." + _RULES_ONLY)
 
 
 # -- the request model, built from the card --------------------------------------------------
@@ -172,8 +193,9 @@ def _json_type(value: Any) -> str:
 class _Problems:
     """Turns pydantic errors into answers that name the applicant and the field."""
 
-    def __init__(self, card: Card, inputs: dict[str, dict], form: ApplicationForm | None = None):
-        self.card, self.form = card, form
+    def __init__(self, card: Card, inputs: dict[str, dict], form: ApplicationForm | None = None,
+                 rules: bool = True):
+        self.card, self.form, self.rules = card, form, rules
         self.categorical = {f["name"]: next((c for b in f["bins"] if b["kind"] == "categories"
                                              for c in b["categories"]), "")
                             for f in card.features if f["type"] == "categorical"}
@@ -192,8 +214,14 @@ class _Problems:
         if kind == "missing":
             return ("required: every feature of the card must be given (null when the value is not "
                     "known, scored in the feature's missing bin)")
+        # Without rules, say so: a field only the rules read is then unknown too.
+        unruled = "" if self.rules else " (this service has no business rules, so it takes no rules inputs)"
         if kind == "extra_forbidden" and self.form is not None:
-            return (f"unknown field: card {self.card.version} needs none such (expected: {', '.join(self.allowed)})")
+            return (f"unknown field: card {self.card.version} needs none such{unruled} "
+                    f"(expected: {', '.join(self.allowed)})")
+        if kind == "extra_forbidden" and not self.rules:
+            return (f"unknown field: not a feature of card {self.card.version}{unruled} "
+                    f"(expected: {', '.join(self.allowed)})")
         if kind == "extra_forbidden":
             return (f"unknown field: not a feature of card {self.card.version} nor an input of the "
                     f"business rules (expected: {', '.join(self.allowed)})")
@@ -239,8 +267,8 @@ class _Problems:
         return out
 
 
-def _problem(status: int, kind: str, message: str, **extra) -> JSONResponse:
-    return JSONResponse({"detail": [{"loc": ["body"], "type": kind, "msg": message, **extra}]}, status_code=status)
+def _problem(status: int, kind: str, message: str, *, loc: Sequence[str] = ("body",), **extra) -> JSONResponse:
+    return JSONResponse({"detail": [{"loc": list(loc), "type": kind, "msg": message, **extra}]}, status_code=status)
 
 
 def _reject_constant(name: str):
@@ -323,16 +351,20 @@ def cors_policy(origins: Sequence[str]) -> dict:
 
 
 # -- the app ----------------------------------------------------------------------------------
-def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DEFAULT_RULES, *,
+def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path | None = DEFAULT_RULES, *,
                params_path: str | Path | None = DEFAULT_PARAMS,
                cors_origins: Sequence[str] = (), max_applicants: int = MAX_APPLICANTS,
                max_body_bytes: int = MAX_BODY_BYTES, n_reasons: int = 4,
                connection_limits: ConnectionLimits | None = None) -> FastAPI:
     """The scoring service for one card and one rules file, both checked now.
 
+    ``rules_path`` None serves no business rules: scores and reason codes only, the rules-only
+    fields of every answer null (see the module's docstring) and ``GET /rules`` a 404.
+
     ``params_path`` (the card's params.yaml) enables ``POST /score/application``: declared
-    application fields in, features derived and environment joined by the service. None
-    serves ``POST /score`` only.
+    application fields in, features derived and environment joined by the service; the rules
+    are then checked against the params as well (:func:`scorecard.rules.check_fit`: fields
+    the data have, the same dataset). None serves ``POST /score`` only.
 
     ``connection_limits`` are the timeouts and connection limit the server enforces
     (:func:`serve` passes the ones it runs uvicorn with), reported by ``GET /health``; None
@@ -342,22 +374,32 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
     ------
     ScorecardError
         :class:`~scorecard.errors.CardError` for a bad card,
-        :class:`~scorecard.rules.RulesError` for bad rules or rules that contradict the card,
+        :class:`~scorecard.rules.RulesError` for bad rules, :class:`~scorecard.errors.RulesMismatchError`
+        for rules that contradict the card or were written for other data than the params,
         :class:`~scorecard.errors.ConfigError` for params that cannot compute the card's
         features, or a bad CORS origin.
     """
     card = load(card_path)
-    rules = load_rules(rules_path)
-    warnings = check_against_card(rules, card)
+    rules = load_rules(rules_path) if rules_path is not None else None
+    params = load_params(params_path) if params_path is not None else None
+    warnings = []
+    if rules is not None:
+        # With the params, check_fit checks the card as well; either way each warning once.
+        warnings += check_fit(rules, params, card) if params is not None else check_against_card(rules, card)
+    else:
+        log.info(NO_RULES)
     form = None
-    if params_path is not None:
-        form = ApplicationForm.from_params_file(card, params_path)
+    if params is not None:
+        # As ApplicationForm.from_params_file, with the params already read for the rules check.
+        form = ApplicationForm(card, params, root=Path(params_path).resolve().parent)
         warnings += form.warnings
     for warning in warnings:
         log.warning(warning)
     origins = _check_origins(cors_origins)
-    Applicant = applicant_model(card, rules.inputs)
-    problems = _Problems(card, rules.inputs)
+    inputs = rules.inputs if rules is not None else {}
+    rule_fields = rules.fields if rules is not None else []
+    Applicant = applicant_model(card, inputs)
+    problems = _Problems(card, inputs, rules=rules is not None)
     feature_of_code = {f["reason_code"]: f["name"] for f in card.features}
     numeric = [f["name"] for f in card.features if f["type"] == "numeric"]
     applicant_schema = Applicant.model_json_schema(by_alias=True)
@@ -367,7 +409,11 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
         title="Scorecard service",
         version=__version__,
         description=(f"Scores applicants with card {card.version} ({card.document['name']}) and applies "
-                     f"business rules {rules.version}. Every answer names the card and rules versions."),
+                     f"business rules {rules.version}. Every answer names the card and rules versions."
+                     if rules is not None else
+                     f"Scores applicants with card {card.version} ({card.document['name']}). {NO_RULES} "
+                     "Every answer names the card version; band, decision, score_decision, policy_rule, "
+                     "max_loan_amount and rules_version are null and policy_rules_fired is empty."),
     )
     cors = cors_policy(origins)
     connections = ({"enforced": True, **connection_limits.as_dict()} if connection_limits is not None else
@@ -386,8 +432,8 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
     def score_records(records: list[dict]) -> list[dict]:
         if len(records) <= FAST_PATH_MAX:
             return score_rows(card.apply_records(records, n_reasons), records, records)
-        frame = pd.DataFrame.from_records(records, columns=["id", *card.feature_names, *rules.inputs])
-        for name in [*numeric, *rules.inputs]:
+        frame = pd.DataFrame.from_records(records, columns=["id", *card.feature_names, *inputs])
+        for name in [*numeric, *inputs]:
             frame[name] = pd.to_numeric(frame[name]).astype("float64")
         return score_frame(frame, records, records)
 
@@ -395,7 +441,7 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
         rows = form.feature_records(records) if len(records) <= FAST_PATH_MAX else None
         if rows:
             # As below, record by record: a rule reads a field as given, else as computed.
-            fields = rules.fields
+            fields = rule_fields
             known = [f for f in fields if f in rows[0]]
             if all(type(row[f]) is float for row in rows for f in known):
                 values = [{**{f: (None if row[f] != row[f] else row[f]) for f in known},
@@ -403,10 +449,10 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
                 return score_rows(card.apply_records(rows, n_reasons), records, values)
         frame = form.features(records)
         # The rules read a field as given, else as the service computed it (e.g. loan_to_income).
-        known = [f for f in rules.fields if f in frame]
+        known = [f for f in rule_fields if f in frame]
         computed = frame[known].astype("float64").to_dict(orient="records")
         values = [{**{k: (None if np.isnan(v) else v) for k, v in c.items()},
-                   **{k: v for k, v in r.items() if k in rules.fields}} for c, r in zip(computed, records)]
+                   **{k: v for k, v in r.items() if k in rule_fields}} for c, r in zip(computed, records)]
         return score_frame(frame, records, values)
 
     def score_frame(frame: pd.DataFrame, records: list[dict], rule_values: list[dict]) -> list[dict]:
@@ -417,24 +463,29 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
         results = []
         for record, values, row in zip(records, rule_values, applied):
             score = int(row["score"])
-            outcome = rules.evaluate(score, values)
             reasons = []
             for k in range(1, n_reasons + 1):
                 code = row[f"reason_{k}"]
                 if code is not None:
                     reasons.append(Reason(code=code, text=row[f"reason_{k}_text"], feature=feature_of_code.get(code),
                                           points_lost=int(row[f"reason_{k}_points_lost"])))
-            loan = outcome.max_loan_amount
+            if rules is not None:
+                outcome = rules.evaluate(score, values)
+                loan = outcome.max_loan_amount
+                decided = dict(band=outcome.band, decision=outcome.decision, score_decision=outcome.score_decision,
+                               policy_rule=outcome.policy_rule.as_dict() if outcome.policy_rule else None,
+                               policy_rules_fired=[h.as_dict() for h in outcome.policy_hits],
+                               max_loan_amount=int(loan) if float(loan).is_integer() else loan,
+                               rules_version=rules.version)
+            else:
+                decided = dict(band=None, decision=None, score_decision=None, policy_rule=None,
+                               policy_rules_fired=[], max_loan_amount=None, rules_version=None)
             results.append(ScoreResult(
                 id=record["id"], score=score,
                 points={name: int(row[f"points_{name}"]) for name in card.feature_names},
-                band=outcome.band, decision=outcome.decision, score_decision=outcome.score_decision,
-                policy_rule=outcome.policy_rule.as_dict() if outcome.policy_rule else None,
-                policy_rules_fired=[h.as_dict() for h in outcome.policy_hits],
                 reasons=reasons,
                 unseen_categories=[f for f in row[UNSEEN_FLAG].split(",") if f],
-                max_loan_amount=int(loan) if float(loan).is_integer() else loan,
-                model_version=card.version, rules_version=rules.version,
+                model_version=card.version, **decided,
             ).model_dump(mode="json"))
         return results
 
@@ -531,7 +582,7 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
     if form is not None:
         Application = form.model({name: Annotated[float | None, Field(
             alias=name, allow_inf_nan=False, description=spec["description"] + " (read by the business rules)")]
-            for name, spec in rules.inputs.items()})
+            for name, spec in inputs.items()})
         application_schema = Application.model_json_schema(by_alias=True)
         application_doc = {"oneOf": [application_schema, {"type": "array", "items": application_schema,
                                                           "maxItems": max_applicants}]}
@@ -546,27 +597,33 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DE
                                                               "range, or the state/date is not covered by the "
                                                               "environment data"}},
                  operation_id="score_application",
-                 )(endpoint(Application, _Problems(card, rules.inputs, form), score_applications))
+                 )(endpoint(Application, _Problems(card, inputs, form, rules=rules is not None), score_applications))
 
     @app.get("/scorecard", summary="The card JSON this service scores with")
     def scorecard_document():
         return JSONResponse(card.document)
 
-    @app.get("/rules", summary="The business rules JSON this service applies")
+    @app.get("/rules", summary="The business rules JSON this service applies",
+             responses={404: {"description": "The service has no business rules: " + NO_RULES}})
     def rules_document():
+        if rules is None:
+            return _problem(404, "no_rules", NO_RULES, loc=("path", "rules"))
         return JSONResponse(rules.document)
 
     @app.get("/health", summary="Status and the versions of the card and the rules")
     def health():
         return {"status": "ok", "model_version": card.version, "card_name": card.document["name"],
-                "rules_version": rules.version, "rules_sha256": rules.sha256, "service_version": __version__,
+                "rules_version": rules.version if rules is not None else None,
+                "rules_sha256": rules.sha256 if rules is not None else None,
+                "rules": f"business rules {rules.version}" if rules is not None else NO_RULES,
+                "service_version": __version__,
                 "max_applicants": max_applicants, "max_body_bytes": max_body_bytes, "cors": cors,
                 "connections": connections, "warnings": warnings}
 
     return app
 
 
-def serve(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DEFAULT_RULES,
+def serve(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path | None = DEFAULT_RULES,
           params_path: str | Path | None = DEFAULT_PARAMS, *, host: str = "127.0.0.1", port: int = 8000,
           cors_origins: Sequence[str] | None = None, max_applicants: int = MAX_APPLICANTS,
           max_body_bytes: int = MAX_BODY_BYTES, log_level: str = "info",
@@ -574,6 +631,7 @@ def serve(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path = DEFAULT
           keep_alive_timeout: float = KEEP_ALIVE_TIMEOUT, max_connections: int = MAX_CONNECTIONS) -> None:
     """Check the card, rules and params, then serve until stopped (uvicorn).
 
+    ``rules_path`` None serves no business rules (scores and reason codes only).
     ``cors_origins`` None reads ``$SCORECARD_CORS_ORIGINS`` (comma-separated; none when unset).
     ``header_timeout``, ``body_timeout``, ``keep_alive_timeout`` (seconds) and
     ``max_connections``: see :mod:`scorecard.connections`.

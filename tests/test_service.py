@@ -11,6 +11,7 @@ import copy
 import json
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,8 +22,8 @@ with warnings.catch_warnings():   # starlette 1.x would rather have httpx2 than 
     from fastapi.testclient import TestClient
 
 from scorecard import card as cardlib
-from scorecard.errors import ScorecardError
-from scorecard.rules import DEFAULT_RULES, RulesError, load_rules
+from scorecard.errors import RulesMismatchError, ScorecardError
+from scorecard.rules import DEFAULT_RULES, NO_RULES, RulesError, load_rules
 from scorecard.service import DEFAULT_CARD, MAX_APPLICANTS, MAX_BODY_BYTES, create_app, main
 
 from conftest import ROOT
@@ -709,6 +710,195 @@ def test_params_that_cannot_feed_the_card_refuse_to_start(tmp_path):
     path.write_text(yaml.safe_dump(params))
     with pytest.raises(ScorecardError, match="card feature 'loan_to_income' is not a column"):
         create_app(DEFAULT_CARD, DEFAULT_RULES, params_path=path)
+
+
+# -- no business rules; rules written for other data ---------------------------------------------
+#: What an answer says where only the rules could say something.
+RULES_ONLY = {"band": None, "decision": None, "score_decision": None, "policy_rule": None,
+              "policy_rules_fired": [], "max_loan_amount": None, "rules_version": None}
+
+
+@pytest.fixture(scope="module")
+def bare_client():
+    """The service without business rules (rules_path None), with params.yaml."""
+    from scorecard.service import DEFAULT_PARAMS
+
+    return TestClient(create_app(DEFAULT_CARD, None, params_path=DEFAULT_PARAMS), raise_server_exceptions=False)
+
+
+def test_without_rules_scores_and_reasons_equal_the_card(bare_client, client, card, test_rows):
+    body = records(test_rows, card.feature_names)
+    response = bare_client.post("/score", json=body)
+    assert response.status_code == 200, response.text
+    results = response.json()
+    applied = card.apply(test_rows[card.feature_names])
+    assert [r["score"] for r in results] == applied["score"].astype(int).tolist()
+    for i, result in enumerate(results):
+        row = applied.iloc[i]
+        assert result["points"] == {n: int(row[f"points_{n}"]) for n in card.feature_names}
+        want = [(row[f"reason_{k}"], row[f"reason_{k}_text"], int(row[f"reason_{k}_points_lost"]))
+                for k in range(1, 5) if row[f"reason_{k}"] is not None]
+        assert [(r["code"], r["text"], r["points_lost"]) for r in result["reasons"]] == want
+        assert {k: result[k] for k in RULES_ONLY} == RULES_ONLY
+        assert result["model_version"] == card.version and result["id"] is None
+    # The same keys as with rules, and the same scores and reasons: only the decision is gone.
+    ruled = client.post("/score", json=body).json()
+    assert [set(r) for r in results] == [set(r) for r in ruled]
+    assert [(r["score"], r["reasons"]) for r in results] == [(r["score"], r["reasons"]) for r in ruled]
+    assert {r["decision"] for r in ruled} <= {"approve", "refer", "decline"} and ruled[0]["band"] is not None
+
+
+def test_without_rules_an_application_is_scored_without_a_decision(bare_client, app_client):
+    got, ruled = (c.post("/score/application", json=APPLICATION) for c in (bare_client, app_client))
+    assert got.status_code == 200 and ruled.status_code == 200, (got.text, ruled.text)
+    result, with_rules = got.json(), ruled.json()
+    assert result["id"] == "A-1" and result["score"] == with_rules["score"] > 0
+    assert result["points"] == with_rules["points"] and result["reasons"] == with_rules["reasons"]
+    assert {k: result[k] for k in RULES_ONLY} == RULES_ONLY
+    assert with_rules["decision"] in ("approve", "refer", "decline")
+
+
+def test_without_rules_get_rules_is_404_and_health_says_so(bare_client, card):
+    response = bare_client.get("/rules")
+    assert response.status_code == 404
+    assert response.json() == {"detail": [{"loc": ["path", "rules"], "type": "no_rules", "msg": NO_RULES}]}
+    health = bare_client.get("/health").json()
+    assert health["status"] == "ok" and health["model_version"] == card.version
+    assert health["rules_version"] is None and health["rules_sha256"] is None and health["rules"] == NO_RULES
+    spec = bare_client.get("/openapi.json").json()
+    assert NO_RULES in spec["info"]["description"]
+    assert "404" in spec["paths"]["/rules"]["get"]["responses"]
+
+
+def test_without_rules_a_rules_input_is_an_unknown_field(bare_client, client, good):
+    """annual_inc is declared only by the rules (inputs): without them the request refuses it."""
+    assert "annual_inc" in good and client.post("/score", json=good).status_code == 200
+    response = bare_client.post("/score", json=good)
+    assert response.status_code == 422, response.text
+    [problem] = detail(response)
+    assert problem["field"] == "annual_inc" and problem["type"] == "extra_forbidden"
+    assert "unknown field" in problem["msg"] and "no business rules" in problem["msg"]
+    spec = bare_client.get("/openapi.json").json()
+    assert "annual_inc" not in json.dumps(spec["paths"]["/score"]["post"]["requestBody"])
+    without = {k: v for k, v in good.items() if k != "annual_inc"}
+    assert bare_client.post("/score", json=without).json()["score"] == client.post("/score", json=good).json()["score"]
+
+
+def test_rules_for_another_dataset_refuse_to_start(tmp_path):
+    from scorecard.service import DEFAULT_PARAMS
+
+    path = write_rules(tmp_path, _set(["dataset"], "other-data"))
+    with pytest.raises(RulesMismatchError) as error:
+        create_app(DEFAULT_CARD, path, params_path=DEFAULT_PARAMS)
+    message = str(error.value)
+    print(message)
+    assert f"business rules {path} cannot be applied to the applicant file of params.yaml" in message
+    assert (f"{path}: dataset: these rules were written for dataset 'other-data', but params.yaml names dataset "
+            "'lendingclub-2007-2011' (dataset.id)") in message
+
+
+def test_rules_for_another_dataset_are_refused_by_the_params_even_when_the_card_names_none(tmp_path):
+    """The champion card declares no dataset: only the params can tell these rules are for other data."""
+    from scorecard.rules import card_dataset
+    from scorecard.service import DEFAULT_PARAMS
+
+    champion = ROOT / "models" / "champion" / "scorecard.json"
+    assert card_dataset(cardlib.load(champion)) is None
+    path = write_rules(tmp_path, _set(["dataset"], "other-data"))
+    assert create_app(champion, path, params_path=None).state.rules.document["dataset"] == "other-data"
+    with pytest.raises(RulesMismatchError, match="but params.yaml names dataset 'lendingclub-2007-2011'"):
+        create_app(champion, path, params_path=DEFAULT_PARAMS)
+    assert create_app(champion, DEFAULT_RULES, params_path=DEFAULT_PARAMS).state.rules.version == "1.0.0"
+
+
+def test_a_rule_on_a_field_the_params_do_not_know_refuses_to_start(tmp_path, good):
+    """Declared under inputs, the field fits the card (the request may carry it), but the applicant
+    file of params.yaml has no such field: the rules were written for other data."""
+    from scorecard.service import DEFAULT_PARAMS
+
+    def change(doc):
+        doc["inputs"]["monthly_rent"] = {"type": "number", "minimum": 0, "description": "Monthly rent"}
+        _append_rule(id="max_rent", field="monthly_rent", operator=">", threshold=5000, reason_code="P11",
+                     reason_text="Rent too high")(doc)
+    path = write_rules(tmp_path, change)
+    features_only = TestClient(create_app(DEFAULT_CARD, path, params_path=None))
+    decided = features_only.post("/score", json={**good, "monthly_rent": 6000.0}).json()
+    assert decided["policy_rule"]["rule"] == "max_rent"
+    with pytest.raises(RulesMismatchError) as error:
+        create_app(DEFAULT_CARD, path, params_path=DEFAULT_PARAMS)
+    message = str(error.value)
+    print(message)
+    assert (f"{path}: policy_rules[3] 'max_rent': field 'monthly_rent' is neither a field of the applicant file "
+            "(data.columns in params.yaml)") in message
+    assert message.count("\n  ") == 2   # the one problem and the fix: the other rules fit
+
+
+def write_params(tmp_path, rules_path) -> Path:
+    """The project's params.yaml with another rules.path, in tmp_path (data linked)."""
+    import yaml
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params["rules"]["path"] = rules_path
+    (tmp_path / "binning_overrides.yaml").write_text((ROOT / "binning_overrides.yaml").read_text())
+    (tmp_path / "data").symlink_to(ROOT / "data")
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_serve_rules_follow_params_yaml(tmp_path, monkeypatch):
+    from scorecard import service
+    from scorecard.cli import serve_rules
+
+    assert serve_rules()[0] == ROOT / "business_rules" / "rules.json"
+    (tmp_path / "mine").mkdir()
+    mine = write_rules(tmp_path / "mine", lambda doc: None)
+    params = write_params(tmp_path, "mine/rules.json")
+    assert serve_rules(params=params) == (tmp_path / "mine" / "rules.json",
+                                          f"rules.path mine/rules.json in {params}")
+    assert serve_rules(rules=DEFAULT_RULES, params=params) == (DEFAULT_RULES, f"--rules {DEFAULT_RULES}")
+    assert serve_rules(no_rules=True, params=params) == (None, "--no-rules")
+    params.write_text(params.read_text().replace("path: mine/rules.json", "path: null"))
+    assert serve_rules(params=params) == (None, f"rules.path: null in {params}")
+    params.write_text(params.read_text().replace("rules:\n  path: null", "rules:\n  path: absent.json"))
+    with pytest.raises(RulesMismatchError, match="rules.path: business rules file not found: absent.json"):
+        serve_rules(params=params)
+    # No params file and no --rules: the project's rules, as before params.yaml named them.
+    monkeypatch.setattr(service, "DEFAULT_PARAMS", tmp_path / "absent.yaml")
+    assert serve_rules()[0] == service.DEFAULT_RULES
+    assert mine.is_file()
+
+
+def test_serve_refuses_rules_and_no_rules_together():
+    from typer.testing import CliRunner
+
+    from scorecard.cli import app as cli
+
+    result = CliRunner().invoke(cli, ["serve", "--rules", str(DEFAULT_RULES), "--no-rules"])
+    assert result.exit_code == 2, result.output
+    assert "'--rules' / '--no-rules'" in result.output and "not both" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_serve_without_rules_when_params_say_null(tmp_path, monkeypatch):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from scorecard.cli import app as cli
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(app))
+    params = write_params(tmp_path, None)
+    result = CliRunner().invoke(cli, ["serve", "--params", str(params)])
+    assert result.exit_code == 0, result.output
+    assert f"no business rules (rules.path: null in {params})" in " ".join(result.stderr.split())
+    [app] = calls
+    assert app.state.rules is None and TestClient(app).get("/health").json()["rules_version"] is None
+    assert "/score/application" in {route.path for route in app.routes}
+    result = CliRunner().invoke(cli, ["serve", "--no-params", "--no-rules"])
+    assert result.exit_code == 0 and calls[-1].state.rules is None, result.output
+    result = CliRunner().invoke(cli, ["serve", "--no-params"])   # the project's params.yaml names rules.json
+    assert result.exit_code == 0 and calls[-1].state.rules.source == str(ROOT / "business_rules" / "rules.json")
 
 
 # -- the per-record path: Card.apply_records and ApplicationForm.feature_records ------------------
