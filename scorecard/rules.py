@@ -49,6 +49,8 @@ _OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": opera
 #: Said wherever a decision would be shown when params.yaml names no rules (rules.path: null).
 NO_RULES = ("No business rules are configured (rules.path: null in params.yaml): scores and reason codes only, "
             "no decision, band or loan limit.")
+#: The same, where the rules may have been switched off elsewhere (``scorecard serve --no-rules``).
+NO_RULES_APPLIED = "No business rules are applied: scores and reason codes only, no decision, band or loan limit."
 log = logging.getLogger("scorecard.rules")
 #: Request keys that no rules input may take.
 RESERVED_FIELDS = ("id",)

@@ -20,7 +20,7 @@ score, points, reasons, unseen_categories, model_version), and the fields only t
 are null or empty: ``band``, ``decision``, ``score_decision``, ``policy_rule``,
 ``max_loan_amount`` and ``rules_version`` null, ``policy_rules_fired`` []. The request then
 takes no rules inputs (a field only the rules declared is refused as unknown), ``GET /rules``
-answers 404 with :data:`~scorecard.rules.NO_RULES`, and ``GET /health`` reports
+answers 404 with :data:`~scorecard.rules.NO_RULES_APPLIED`, and ``GET /health`` reports
 ``rules_version`` null.
 
 An applicant is checked by a pydantic model built from the card: one key per card feature, a
@@ -81,7 +81,7 @@ from scorecard.config import load_params
 from scorecard.connections import (BODY_TIMEOUT, HEADER_TIMEOUT, KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS,
                                    ConnectionLimits)
 from scorecard.errors import DataValidationError, ScorecardError
-from scorecard.rules import DEFAULT_RULES, NO_RULES, PROJECT_ROOT, check_against_card, check_fit, load_rules
+from scorecard.rules import DEFAULT_RULES, NO_RULES_APPLIED, PROJECT_ROOT, check_against_card, check_fit, load_rules
 
 DEFAULT_CARD = Path(__file__).resolve().parent / "scorecard.json"
 DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
@@ -387,7 +387,7 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path | No
         # With the params, check_fit checks the card as well; either way each warning once.
         warnings += check_fit(rules, params, card) if params is not None else check_against_card(rules, card)
     else:
-        log.info(NO_RULES)
+        log.info(NO_RULES_APPLIED)
     form = None
     if params is not None:
         # As ApplicationForm.from_params_file, with the params already read for the rules check.
@@ -411,7 +411,7 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path | No
         description=(f"Scores applicants with card {card.version} ({card.document['name']}) and applies "
                      f"business rules {rules.version}. Every answer names the card and rules versions."
                      if rules is not None else
-                     f"Scores applicants with card {card.version} ({card.document['name']}). {NO_RULES} "
+                     f"Scores applicants with card {card.version} ({card.document['name']}). {NO_RULES_APPLIED} "
                      "Every answer names the card version; band, decision, score_decision, policy_rule, "
                      "max_loan_amount and rules_version are null and policy_rules_fired is empty."),
     )
@@ -604,10 +604,10 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path | No
         return JSONResponse(card.document)
 
     @app.get("/rules", summary="The business rules JSON this service applies",
-             responses={404: {"description": "The service has no business rules: " + NO_RULES}})
+             responses={404: {"description": NO_RULES_APPLIED}})
     def rules_document():
         if rules is None:
-            return _problem(404, "no_rules", NO_RULES, loc=("path", "rules"))
+            return _problem(404, "no_rules", NO_RULES_APPLIED, loc=("path", "rules"))
         return JSONResponse(rules.document)
 
     @app.get("/health", summary="Status and the versions of the card and the rules")
@@ -615,7 +615,7 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path | No
         return {"status": "ok", "model_version": card.version, "card_name": card.document["name"],
                 "rules_version": rules.version if rules is not None else None,
                 "rules_sha256": rules.sha256 if rules is not None else None,
-                "rules": f"business rules {rules.version}" if rules is not None else NO_RULES,
+                "rules": f"business rules {rules.version}" if rules is not None else NO_RULES_APPLIED,
                 "service_version": __version__,
                 "max_applicants": max_applicants, "max_body_bytes": max_body_bytes, "cors": cors,
                 "connections": connections, "warnings": warnings}

@@ -23,7 +23,7 @@ with warnings.catch_warnings():   # starlette 1.x would rather have httpx2 than 
 
 from scorecard import card as cardlib
 from scorecard.errors import RulesMismatchError, ScorecardError
-from scorecard.rules import DEFAULT_RULES, NO_RULES, RulesError, load_rules
+from scorecard.rules import DEFAULT_RULES, NO_RULES_APPLIED, RulesError, load_rules
 from scorecard.service import DEFAULT_CARD, MAX_APPLICANTS, MAX_BODY_BYTES, create_app, main
 
 from conftest import ROOT
@@ -761,12 +761,12 @@ def test_without_rules_an_application_is_scored_without_a_decision(bare_client, 
 def test_without_rules_get_rules_is_404_and_health_says_so(bare_client, card):
     response = bare_client.get("/rules")
     assert response.status_code == 404
-    assert response.json() == {"detail": [{"loc": ["path", "rules"], "type": "no_rules", "msg": NO_RULES}]}
+    assert response.json() == {"detail": [{"loc": ["path", "rules"], "type": "no_rules", "msg": NO_RULES_APPLIED}]}
     health = bare_client.get("/health").json()
     assert health["status"] == "ok" and health["model_version"] == card.version
-    assert health["rules_version"] is None and health["rules_sha256"] is None and health["rules"] == NO_RULES
+    assert health["rules_version"] is None and health["rules_sha256"] is None and health["rules"] == NO_RULES_APPLIED
     spec = bare_client.get("/openapi.json").json()
-    assert NO_RULES in spec["info"]["description"]
+    assert NO_RULES_APPLIED in spec["info"]["description"]
     assert "404" in spec["paths"]["/rules"]["get"]["responses"]
 
 
