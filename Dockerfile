@@ -40,4 +40,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8080'), timeout=4)"]
 
 # Cloud Run sets $PORT; the shell expands it (exec: the server gets the signals, not sh).
-CMD ["sh", "-c", "exec python -m scorecard.service --card /app/models/champion/scorecard.json --host 0.0.0.0 --port \"${PORT:-8080}\""]
+CMD ["sh", "-c", "exec python -m scorecard.cli serve --card /app/models/champion/scorecard.json --host 0.0.0.0 --port \"${PORT:-8080}\""]

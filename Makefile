@@ -59,7 +59,7 @@ serve: setup
 # not), the report in reports/daily/summary.md, dvc push to the default remote; then the
 # report by e-mail when MAIL_SERVER and MAIL_TO are set (skipped with a notice otherwise).
 daily: setup
-	$(VENV)/bin/python -m scorecard.daily
+	$(VENV)/bin/python -m scorecard.watch.daily
 	$(VENV)/bin/python scripts/send_report.py reports/daily/summary.md --images reports/images
 
 # dvc plots with vega served from reports/vendor/vega (the default template loads a CDN)

@@ -100,13 +100,13 @@ def without(params, root: Path, dropped: list[str], work: Path):
 def fit_card(params, root: Path, processed: Path, test: pd.DataFrame):
     """The pipeline's binning and scorecard stages on the shared ETL output; the card's test
     score (higher = safer)."""
-    from scorecard import binning, build
+    from scorecard.build import binning, assemble
     from scorecard.card import Card
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         binning.run(params, root=root, processed_dir=processed)
-        built = build.run(params, root=root, processed_dir=processed, card_path=None)
+        built = assemble.run(params, root=root, processed_dir=processed, card_path=None)
     card = Card(built.card)
     return card, card.score(test).to_numpy()
 
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from model_quality import split_record, write_sidecar
-    from scorecard import etl
+    from scorecard.build import etl
     from scorecard.config import load_params
     from scorecard.report import benchmark_identity
 

@@ -139,7 +139,7 @@ def applicable(params, overrides: dict, change) -> tuple[bool, object]:
 def validation_slice(train: pd.DataFrame, params, months: int):
     """The training sample cut into the fit rows and the validation slice, and its record."""
     from scorecard.config import SplitSpec
-    from scorecard.features import drawn_test
+    from scorecard.build.features import drawn_test
 
     s = params.split
     if s.method == "time":
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="levers to run (the baseline always runs)")
     args = parser.parse_args(argv)
 
-    from scorecard import etl
+    from scorecard.build import etl
     from scorecard.config import load_params
     from scorecard.report import benchmark_identity
 

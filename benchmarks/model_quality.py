@@ -210,7 +210,8 @@ def quiet():
 @contextmanager
 def stage_timer(durations: dict):
     """Time each stage function that ``scorecard.pipeline.run_all`` calls (``<module>.run``)."""
-    from scorecard import binning, build, etl, evaluate, explain
+    from scorecard.build import binning, assemble, etl
+    from scorecard.watch import evaluate, explain
 
     modules = {"etl": etl, "binning": binning, "scorecard": build, "evaluate": evaluate, "explain": explain}
     originals = {name: module.run for name, module in modules.items()}
@@ -243,7 +244,8 @@ def run_stages(params, root: Path, out_dir: Path):
     (PipelineResult, str or None)
         ``evaluation`` is None when evaluate could not run; the second item says why.
     """
-    from scorecard import binning, build, etl, evaluate, explain
+    from scorecard.build import binning, assemble, etl
+    from scorecard.watch import evaluate, explain
     from scorecard.card import Card
     from scorecard.pipeline import PipelineResult
 
@@ -251,7 +253,7 @@ def run_stages(params, root: Path, out_dir: Path):
     processed = out / "processed"
     etl_result = etl.run(params, root=root, out_dir=processed)
     fitted = binning.run(params, root=root, processed_dir=processed)
-    built = build.run(params, root=root, processed_dir=processed, card_path=out / "scorecard.json")
+    built = assemble.run(params, root=root, processed_dir=processed, card_path=out / "scorecard.json")
     card = Card(built.card)
     evaluation, failed = None, None
     try:
@@ -265,7 +267,7 @@ def run_stages(params, root: Path, out_dir: Path):
 
 def fit_card(params, root: Path, work_dir: Path):
     """Run the pipeline's stages once; return (pipeline result, Row for the card)."""
-    from scorecard.model import Scaling
+    from scorecard.build.model import Scaling
 
     durations: dict = {}
     start = time.perf_counter()

@@ -11,7 +11,7 @@ rows) into a cache folder and reused. Then, in one run, for each N:
   ``binning_process_.transform(metric="indices", ...)`` that ``Scorecard.score`` runs) -> points
   per feature and score from those indices (checked equal to ``Scorecard.score``) ->
   ``to_parquet``;
-- **DuckDB, default** (``scorecard.batch.score_file``, what ``scorecard score IN -o OUT``
+- **DuckDB, default** (``scorecard.apply.batch.score_file``, what ``scorecard score IN -o OUT``
   runs, the card already loaded): Parquet in; id, score, points per feature, 4 reasons with
   codes, texts and points lost, the unseen flag out; rejects file and summary included;
 - **DuckDB, points only** (``--reasons 0``): id, score, points per feature, unseen flag;
@@ -229,7 +229,7 @@ def duckdb_orientation(path: Path, card, repeat: int, out_dir: Path) -> dict[str
     """Read only, compute only (the compact statement, not written) and the naive COPY."""
     import duckdb
 
-    from scorecard.sql import to_sql
+    from scorecard.apply.sql import to_sql
 
     columns = [ID, *card.feature_names]
     source = f"read_parquet('{path}')"
@@ -259,7 +259,8 @@ def duckdb_orientation(path: Path, card, repeat: int, out_dir: Path) -> dict[str
 
 RSS_SCRIPT = """
 import json, sys, time
-from scorecard import batch, card as cardlib
+from scorecard.apply import batch
+from scorecard import card as cardlib
 
 def status(key):  # kB, from the kernel: VmHWM is the peak resident set of this process
     for line in open("/proc/self/status"):
@@ -305,7 +306,7 @@ def check_output(out: Path, path: Path, card, rows: int = 50_000) -> bool:
 # --------------------------------------------------------------------------- one size
 
 def measure(rows: int, card, model, tables, args, work: Path, root: Path = ROOT) -> tuple[list[dict], dict]:
-    from scorecard import batch
+    from scorecard.apply import batch
 
     path = resampled(rows, args.cache, root)
     import pyarrow.parquet as pq

@@ -60,16 +60,16 @@ def applicants(endpoint: str, root: Path) -> list[dict]:
     """Real 2011 applicants as the endpoint takes them."""
     from scorecard.card import load
     from scorecard.config import load_params
-    from scorecard.data import ID, load_applicants
+    from scorecard.build.data import ID, load_applicants
 
     params = load_params(root / "params.yaml")
     card = load(root / "scorecard" / "scorecard.json")
-    from scorecard.application import json_records
+    from scorecard.apply.application import json_records
 
     if endpoint == "score":
         test = pd.read_parquet(root / "data" / "processed" / "test.parquet")
         return json_records(test[[ID, *card.feature_names]].rename(columns={ID: "id"}))
-    from scorecard.application import ApplicationForm
+    from scorecard.apply.application import ApplicationForm
 
     form = ApplicationForm(card, params, root)
     raw = load_applicants(params, root=root)
@@ -85,12 +85,12 @@ def free_port() -> int:
 
 
 def serve_command() -> list[str]:
-    """``scorecard serve`` of this interpreter's environment (``python -m scorecard.service``,
+    """``scorecard serve`` of this interpreter's environment (``python -m scorecard.cli serve``,
     the same command, when the console script is not installed next to it)."""
     script = Path(sys.executable).with_name("scorecard")
     if script.is_file():
         return [str(script), "serve"]
-    return [sys.executable, "-m", "scorecard.service"]
+    return [sys.executable, "-m", "scorecard.cli", "serve"]
 
 
 class Server:

@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     from model_quality import split_record, write_sidecar
     from scorecard import card as cardlib
     from scorecard.config import load_params
-    from scorecard.etl import load_processed
+    from scorecard.build.etl import load_processed
     from scorecard.report import benchmark_identity
 
     root = Path(args.root).resolve()

@@ -1,7 +1,7 @@
 /* The score calculator page: reads the form, scores with Scorecard (reports/scorer.js) from the
  * card and the rules embedded in the page, and shows the result. Plain classic script, run
  * inline after the form (no module, nothing fetched), so it works opened from disk too.
- * The form itself is written by scorecard/calculator.py. The rules are null when params.yaml
+ * The form itself is written by scorecard/apply/calculator.py. The rules are null when params.yaml
  * names none (rules.path: null): then there is no band, decision or loan limit to show, and the
  * page has no elements for them. */
 (function () {

@@ -1,8 +1,8 @@
 /* Scorecard scorer in plain JavaScript: a classic script (no modules, no dependencies) that
  * applies scorecard/scorecard.json and business_rules/rules.json in the browser.
  *
- * It mirrors the reference scorer, scorecard/card.py (bin assignment, points, reasons, the
- * unseen-category rule), and scorecard/rules.py (cut-offs, policy rules, bands) exactly;
+ * It mirrors the reference scorer, scorecard/card/__init__.py (bin assignment, points, reasons, the
+ * unseen-category rule), and scorecard/card/rules.py (cut-offs, policy rules, bands) exactly;
  * tests/test_calculator.py checks it against them on the 2011 test loans and on rows built to
  * sit on every bin edge, special value, missing value and unseen category.
  *

@@ -1,7 +1,7 @@
 """The ``scorecard`` command line: score files with the card, print its SQL, check a card.
 
-Run ``python -m scorecard.cli --help``. The work is done by :mod:`scorecard.batch` (scoring),
-:mod:`scorecard.sql` (the SQL) and :mod:`scorecard.card` (validation); this module only
+Run ``python -m scorecard.cli --help``. The work is done by :mod:`scorecard.apply.batch` (scoring),
+:mod:`scorecard.apply.sql` (the SQL) and :mod:`scorecard.card` (validation); this module only
 parses options, shows progress and prints results.
 
 Exit codes: 0 done; 1 a check failed (``validate-card`` on an invalid card, or rows in !=
@@ -28,7 +28,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scorecard import batch
+from scorecard.apply import batch
 from scorecard.errors import ScorecardError
 
 HELP = """Score loan applicants with the exported credit scorecard (scorecard.json).
@@ -89,7 +89,7 @@ def _stop_cleanly_on_signals():
 
     Python runs signal handlers between bytecodes, which can be many seconds away while
     DuckDB works. So the signal's C-level handler writes to a wakeup pipe (any thread may
-    receive it), a watcher thread reading that pipe calls :func:`scorecard.batch.interrupt`,
+    receive it), a watcher thread reading that pipe calls :func:`scorecard.apply.batch.interrupt`,
     and the run raises KeyboardInterrupt from its own code after cleaning up.
     """
     if os.name != "posix" or threading.current_thread() is not threading.main_thread():
@@ -403,7 +403,7 @@ def sql(
 
     Example: python -m scorecard.cli sql --dialect spark -o score.sql
     """
-    from scorecard.sql import to_sql
+    from scorecard.apply.sql import to_sql
 
     try:
         text = to_sql(batch.load_card(card), dialect.value, tuple(table.split(".")), id_column, reasons)
@@ -458,7 +458,7 @@ def serve_rules(rules: Path | None = None, no_rules: bool = False,
     no_rules : bool
         ``--no-rules``: none (scores and reason codes only).
     params : Path, optional
-        ``--params``; None: the project's params.yaml (:data:`scorecard.service.DEFAULT_PARAMS`)
+        ``--params``; None: the project's params.yaml (:data:`scorecard.apply.service.DEFAULT_PARAMS`)
         when it exists. Its ``rules.path`` (relative to the params file's folder, the project
         root) is the default; ``rules.path: null`` means no business rules.
 
@@ -466,7 +466,7 @@ def serve_rules(rules: Path | None = None, no_rules: bool = False,
     -------
     (Path or None, str)
         The rules file (None: no business rules) and how it was chosen, for the log line.
-        With no params file and no ``--rules``: :data:`scorecard.service.DEFAULT_RULES`, as
+        With no params file and no ``--rules``: :data:`scorecard.apply.service.DEFAULT_RULES`, as
         before params.yaml named the rules.
 
     Raises
@@ -476,10 +476,10 @@ def serve_rules(rules: Path | None = None, no_rules: bool = False,
     ScorecardError
         The params file cannot be read, or the rules file it names does not exist.
     """
-    from scorecard import service
+    from scorecard.apply import service
     from scorecard.config import load_params
     from scorecard.errors import RulesMismatchError
-    from scorecard.rules import rules_path
+    from scorecard.card.rules import rules_path
 
     if rules is not None and no_rules:
         raise typer.BadParameter(f"--rules {rules} and --no-rules contradict each other: give --rules PATH to "
@@ -557,7 +557,7 @@ def serve(
 
     Example: scorecard serve --port 8000
     """
-    from scorecard import service
+    from scorecard.apply import service
 
     params_path = None if no_params else params or (service.DEFAULT_PARAMS if service.DEFAULT_PARAMS.is_file() else None)
     try:
@@ -633,7 +633,7 @@ def monitor_command(
     """
     import json
 
-    from scorecard import monitor as monitoring
+    from scorecard.watch import monitor as monitoring
     from scorecard.config import MonitoringSpec, load_params
 
     err = _stderr()

@@ -265,7 +265,7 @@ class KeywordGroup(_Strict):
 
 
 class DerivedSpec(_Strict):
-    """A derived feature: ``kind`` names a function of :mod:`scorecard.features`."""
+    """A derived feature: ``kind`` names a function of :mod:`scorecard.build.features`."""
 
     kind: Literal["months_between", "ratio", "employment_years", "keyword_group"]
     inputs: list[str] = Field(min_length=1)
@@ -442,7 +442,7 @@ class RulesSpec(_Strict):
     ``path`` is a rules file (``business_rules/rules.schema.json``), relative to the project
     root; null: no business rules, so the report, the calculator and the service give scores
     and reason codes only. The rules are checked against these parameters when the pipeline
-    starts and against the card when the service starts (:func:`scorecard.rules.check_fit`):
+    starts and against the card when the service starts (:func:`scorecard.card.rules.check_fit`):
     rules written for other data are refused, never applied silently.
     """
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from scorecard import binning, build, etl, evaluate, explain
+from scorecard.build import binning, assemble, etl
+from scorecard.watch import evaluate, explain
 from scorecard.card import Card
 from scorecard.config import Params
 
@@ -29,7 +30,7 @@ def run_all(params: Params, root: str | Path, out_dir: str | Path, applicants_pa
     processed = out / "processed"
     etl_result = etl.run(params, root=root, out_dir=processed, applicants_path=applicants_path)
     fitted = binning.run(params, root=root, processed_dir=processed)
-    built = build.run(params, root=root, processed_dir=processed, card_path=out / "scorecard.json")
+    built = assemble.run(params, root=root, processed_dir=processed, card_path=out / "scorecard.json")
     card = Card(built.card)
     evaluation = evaluate.run(params, card, processed_dir=processed, metrics_path=out / "metrics.json",
                               plots_dir=out / "plots", root=root, applicants_path=applicants_path)

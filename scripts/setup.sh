@@ -102,7 +102,7 @@ fi
 # order: JAVA_HOME -> the home chosen last time (.venv/.java-home) -> java on the PATH
 #        -> /usr/lib/jvm/* (newest of 21, 17 first) -> apt-get install openjdk-21-jre-headless
 #        (or openjdk-17-jre-headless where Debian has no 21). The chosen home is written to
-#        .venv/.java-home, which scorecard.spark reads when JAVA_HOME is not set.
+#        .venv/.java-home, which scorecard.apply.spark reads when JAVA_HOME is not set.
 JAVA_HOME_FILE="$VENV/.java-home"
 java_major() {  # the major version "$1 -version" reports (1.8.0 -> 8), or nothing
   local v

@@ -73,7 +73,7 @@ def card(root):
 @pytest.fixture(scope="session")
 def test_set(params, root) -> pd.DataFrame:
     """The real out-of-time test set, from the ETL (built once per session)."""
-    from scorecard import etl
+    from scorecard.build import etl
 
     return etl.run(params, root=root).test
 
@@ -82,7 +82,7 @@ def test_set(params, root) -> pd.DataFrame:
 def test_applications(params, root) -> pd.DataFrame:
     """The out-of-time applicants as declared: the raw file's checked columns (before any
     derived feature or environment join), with the ids the ETL gives them."""
-    from scorecard.data import load_applicants
+    from scorecard.build.data import load_applicants
 
     raw = load_applicants(params, root=root)
     dates = raw[params.data.date_column]
@@ -97,7 +97,7 @@ TEST_JVM = {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1"}
 @pytest.fixture(scope="session")
 def spark():
     """One local Spark session (2 threads) for the whole run; the Spark engine borrows it."""
-    from scorecard import spark as sparklib
+    from scorecard.apply import spark as sparklib
 
     session, owned = sparklib.start_session("local[2]", extra_conf=TEST_JVM)
     assert owned
@@ -122,7 +122,7 @@ def site_dir(pipeline) -> Path:
 @pytest.fixture(scope="session")
 def raw_text() -> pd.DataFrame:
     """The real applicant file, all columns as text (as the ETL reads it)."""
-    from scorecard.data import read_text_table
+    from scorecard.build.data import read_text_table
 
     return read_text_table(ROOT / "data/raw/lendingclub_2007_2011.csv.gz", "utf-8")
 

@@ -20,10 +20,10 @@ with warnings.catch_warnings():   # starlette 1.x would rather have httpx2 than 
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from scorecard import sql as sqllib
-from scorecard.application import json_records
-from scorecard.rules import DEFAULT_RULES
-from scorecard.service import DEFAULT_CARD, DEFAULT_PARAMS, MAX_APPLICANTS, create_app
+from scorecard.apply import sql as sqllib
+from scorecard.apply.application import json_records
+from scorecard.card.rules import DEFAULT_RULES
+from scorecard.apply.service import DEFAULT_CARD, DEFAULT_PARAMS, MAX_APPLICANTS, create_app
 
 from conftest import plain
 

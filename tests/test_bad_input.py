@@ -33,13 +33,13 @@ from typer.testing import CliRunner
 
 from conftest import ROOT, sample_rows, write_csv
 from scorecard import card as cardlib
-from scorecard import etl
-from scorecard.application import ApplicationForm, json_records
+from scorecard.build import etl
+from scorecard.apply.application import ApplicationForm, json_records
 from scorecard.cli import app as cli_app
-from scorecard.data import ID, validate_applicants
+from scorecard.build.data import ID, validate_applicants
 from scorecard.errors import CardError, DataValidationError, RulesError, ScorecardError
-from scorecard.rules import DEFAULT_RULES, load_rules
-from scorecard.service import DEFAULT_CARD, DEFAULT_PARAMS, MAX_APPLICANTS, MAX_BODY_BYTES, create_app
+from scorecard.card.rules import DEFAULT_RULES, load_rules
+from scorecard.apply.service import DEFAULT_CARD, DEFAULT_PARAMS, MAX_APPLICANTS, MAX_BODY_BYTES, create_app
 
 with warnings.catch_warnings():   # starlette would rather have httpx2 than httpx: harmless here
     warnings.simplefilter("ignore")
@@ -327,7 +327,7 @@ def overlapping_range_bins(doc, *_):
 # -- the matrix -------------------------------------------------------------------------------
 # Rows of the raw sample are 0-based; their line in the file is row + 2 (the header is line 1).
 CASES = [
-    # ---- raw-data ETL (scorecard.data / scorecard.etl, params.yaml's schema) ----
+    # ---- raw-data ETL (scorecard.build.data / scorecard.build.etl, params.yaml's schema) ----
     Case("etl-missing-column", "etl", "drop annual_inc from the real file", drop("annual_inc"),
          refused("missing required column(s) ['annual_inc']")),
     Case("etl-duplicate-column", "etl", "the header names annual_inc twice", duplicate_header("annual_inc"),
@@ -461,7 +461,7 @@ CASES = [
     Case("application-unseen-category", "application", "purpose = 'Nuevo León'", change(purpose="Nuevo León"),
          Scored(service_unseen("purpose", "Nuevo León"))),
 
-    # ---- business rules file (scorecard.rules) ----
+    # ---- business rules file (scorecard.card.rules) ----
     Case("rules-overlapping-cutoffs", "rules", "decline_below 560 above approve_from 540",
          set_key(["cutoffs", "decline_below"], 560),
          refused("cutoffs: decline_below (560) must be below approve_from (540)", "overlap")),
@@ -583,9 +583,9 @@ def run_etl(case: Case, request, tmp_path, caplog) -> Outcome:
         with pytest.raises(DataValidationError) as error:
             etl.run(params, root=ROOT, applicants_path=path)
         return Outcome(message=str(error.value))
-    with caplog.at_level("INFO", logger="scorecard.etl"):
+    with caplog.at_level("INFO", logger="scorecard.build.etl"):
         result = etl.run(params, root=ROOT, applicants_path=path)
-    log = " ".join(r.getMessage()[:160] + "..." for r in caplog.records if r.name == "scorecard.etl")
+    log = " ".join(r.getMessage()[:160] + "..." for r in caplog.records if r.name == "scorecard.build.etl")
     return Outcome(result=result, input=frame, log=log)
 
 

@@ -106,7 +106,7 @@ def test_scoring_speed_runs_and_the_duckdb_output_is_card_apply(tmp_path, card, 
     import pyarrow.parquet as pq
 
     from conftest import plain, project_env
-    from scorecard import batch
+    from scorecard.apply import batch
 
     out, cache = tmp_path / "out", tmp_path / "cache"
     run = subprocess.run([sys.executable, str(SPEED), "--rows", "20000", "--repeat", "1", "--no-cli",

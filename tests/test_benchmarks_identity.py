@@ -20,7 +20,7 @@ import yaml
 from conftest import ROOT, write_csv
 from scorecard import report
 from scorecard.config import EvaluateSpec, Params, load_params
-from scorecard.data import sha256_of
+from scorecard.build.data import sha256_of
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import ablation  # noqa: E402

@@ -4,7 +4,7 @@ get their own bins, and the IV threshold selects."""
 import numpy as np
 import pytest
 
-from scorecard.binning import load_overrides
+from scorecard.build.binning import load_overrides
 from scorecard.errors import ConfigError
 
 
@@ -45,7 +45,7 @@ def test_bad_override_names_the_problem(tmp_path, params, text, message):
 def test_min_bin_size_override_applies_to_its_feature_only(tmp_path, params, test_set):
     """A per-feature smallest bin: 60-month loans kept to 4.8% of the sample get their own bin
     only with the override; the other features keep binning.min_bin_size."""
-    from scorecard.binning import fit_feature
+    from scorecard.build.binning import fit_feature
 
     sample = test_set.copy()
     share = 0.048
@@ -91,7 +91,7 @@ def test_iv_selection(binning, params):
 
 def test_min_bin_size_is_effective(params, full_run):
     """A smaller minimum bin size gives finer bins, and every bin respects it."""
-    from scorecard.binning import fit
+    from scorecard.build.binning import fit
 
     train = full_run[1].etl.train
     finer = fit(train, params.model_copy(update={"binning": params.binning.model_copy(update={"min_bin_size": 0.02})}))

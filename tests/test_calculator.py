@@ -39,9 +39,9 @@ from browser import chromium, static_server
 from test_site import SCREENSHOTS, VIEWPORT, _PageLog
 from test_sql import categorical_probes, numeric_probes
 
-from scorecard import calculator
+from scorecard.apply import calculator
 from scorecard import card as cardlib
-from scorecard.rules import load_rules
+from scorecard.card.rules import load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 SCORER_JS = ROOT / "reports" / "scorer.js"
@@ -388,7 +388,7 @@ def test_page_follows_params_rules(card, rules):
 def test_page_without_rules(card, params, no_rules_params):
     """rules.path: null: rules embedded as null, no band/decision/loan limit/rules fieldset, and
     the sentence saying no rules are configured; the score, reasons and points are there."""
-    from scorecard.rules import NO_RULES
+    from scorecard.card.rules import NO_RULES
 
     html = _html(calculator.page_text(ROOT / "scorecard/scorecard.json", no_rules_params, None, ROOT / "reports"))
     assert f'<script type="application/json" id="{calculator.RULES_ID}">null</script>' in html
@@ -419,7 +419,7 @@ def test_intro_says_what_is_embedded():
     assert "read their score and reason codes" in without
     # The page's own text names no rules file: the paragraph comes from params.yaml.
     page = (ROOT / "reports" / "calculator.qmd").read_text(encoding="utf-8")
-    assert "rules.json" not in page and "calculator.show_intro()" in page and "calculator.show()" in page
+    assert "rules.json" not in page and "calculator.intro_text()" in page and "calculator.page_text()" in page
 
 
 def test_currency_comes_from_the_card(card, rules, params):
@@ -636,7 +636,7 @@ def _open(browser, html: str):
 def test_page_without_rules_scores_like_python(browser, card, no_rules_params, test_set, tmp_path):
     """rules.path: null: the page scores the typical applicant (the medians of the test loans)
     and a few test loans as card.apply does, shows no decision, and raises no script error."""
-    from scorecard.rules import NO_RULES
+    from scorecard.card.rules import NO_RULES
 
     data = tmp_path / "applicants.parquet"
     test_set[card.feature_names].to_parquet(data)

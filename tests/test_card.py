@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from scorecard import card as cardlib
-from scorecard.build import SCORES_FILES
+from scorecard.build.assemble import SCORES_FILES
 from scorecard.errors import CardError
 
 

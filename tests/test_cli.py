@@ -1,4 +1,4 @@
-"""The batch command line (scorecard.cli, scorecard.batch): both engines give Card.apply's
+"""The batch command line (scorecard.cli, scorecard.apply.batch): both engines give Card.apply's
 columns on the real test set; bad rows are rejected with reasons and counted; missing columns,
 empty files and bad cards stop with one clear line; output is atomic and reproducible; unseen
 categories are scored, flagged and counted; `sql` and `validate-card` work."""
@@ -20,9 +20,9 @@ import pytest
 from conftest import plain
 from typer.testing import CliRunner
 
-from scorecard import batch
+from scorecard.apply import batch
 from scorecard import card as cardlib
-from scorecard import sql as sqllib
+from scorecard.apply import sql as sqllib
 from scorecard.cli import app
 
 ID = "applicant_id"

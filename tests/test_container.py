@@ -53,10 +53,10 @@ def test_everything_it_copies_exists_and_is_allowed_into_the_context():
 def test_command_starts_the_service_on_the_champion_as_non_root():
     words = dict(instructions())
     cmd = " ".join(json.loads(words["CMD"]))
-    assert "python -m scorecard.service" in cmd and "--host 0.0.0.0" in cmd and "${PORT:-8080}" in cmd
+    assert "python -m scorecard.cli serve" in cmd and "--host 0.0.0.0" in cmd and "${PORT:-8080}" in cmd
     card = re.search(r"--card (\S+)", cmd).group(1)
     assert card == "/app/models/champion/scorecard.json"
-    assert (ROOT / "scorecard" / "service.py").is_file()
+    assert (ROOT / "scorecard" / "cli.py").is_file() and (ROOT / "scorecard" / "apply" / "service.py").is_file()
     user = words["USER"]
     assert user not in ("root", "0") and not user.startswith("0:")
     assert "/health" in words["HEALTHCHECK"]
@@ -104,7 +104,7 @@ PROBE = textwrap.dedent('''
 
     builtins.__import__ = recording
     import scorecard.cli
-    from scorecard import service
+    from scorecard.apply import service
 
     assert service.__file__.startswith(sys.argv[1]), service.__file__  # the image's copy, not the checkout
     card_path = sys.argv[2]

@@ -1,4 +1,4 @@
-"""The daily run without GitHub (`make daily` = python -m scorecard.daily + the e-mail): run twice
+"""The daily run without GitHub (`make daily` = python -m scorecard.watch.daily + the e-mail): run twice
 on the real data in a copy of the project, it promotes the first card (no champion yet), then
 finds the same card (unchanged), writes the report with the change against the previous run,
 and pushes to the local DVC remote; a champion that the challenger moves too far is kept."""
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run
-from scorecard import daily
+from scorecard.watch import daily
 
 GENERATED = ["data/processed", "reports/chapters", "reports/_site", ".dvc/cache"]
 LEFT_OUT = ("models/champion/", "reports/daily/")
@@ -36,7 +36,7 @@ def copy_project(dest: Path) -> Path:
 
 
 def daily_run(project: Path, *extra: str) -> subprocess.CompletedProcess:
-    result = run([sys.executable, "-m", "scorecard.daily", "--root", str(project), *extra], cwd=project)
+    result = run([sys.executable, "-m", "scorecard.watch.daily", "--root", str(project), *extra], cwd=project)
     print(result.stdout[-3000:])
     return result
 

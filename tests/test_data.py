@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from conftest import sample_rows, write_csv
-from scorecard import etl
-from scorecard.data import ID, POLICY_FLAG, TARGET, load_applicants, validate_applicants
+from scorecard.build import etl
+from scorecard.build.data import ID, POLICY_FLAG, TARGET, load_applicants, validate_applicants
 from scorecard.errors import DataValidationError
 
 

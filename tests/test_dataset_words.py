@@ -6,7 +6,9 @@ import copy
 
 import pytest
 
-from scorecard import build, card as cardlib, promote, report
+from scorecard.build import assemble
+from scorecard import card as cardlib, report
+from scorecard.watch import promote
 from scorecard.config import parse_params
 from scorecard.errors import ConfigError
 
@@ -34,7 +36,7 @@ def test_without_a_dataset_id_the_applicant_file_is_the_identity(default_raw):
     raw = copy.deepcopy(default_raw)
     del raw["dataset"]
     params = parse_params(raw)
-    identity = build.dataset_identity(params, "ab" * 32)
+    identity = assemble.dataset_identity(params, "ab" * 32)
     assert identity == {"id": "sha256:abababababababab", "name": "the applicant file", "bad_outcome": "bad"}
 
 

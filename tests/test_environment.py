@@ -4,7 +4,7 @@ ready CONAPO source for Mexican applicants (Latin-1 file, names with accents, ce
 import pandas as pd
 import pytest
 
-from scorecard.environment import join_source, load_source, mx_state_code, us_state_code
+from scorecard.build.environment import join_source, load_source, mx_state_code, us_state_code
 from scorecard.errors import DataValidationError
 
 

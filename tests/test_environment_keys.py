@@ -23,10 +23,10 @@ import pytest
 import yaml
 
 from conftest import ROOT, sample_rows, write_csv
-from scorecard import etl
+from scorecard.build import etl
 from scorecard.config import EnvironmentSpec, SourceSpec, parse_params
-from scorecard.data import read_text_table
-from scorecard.environment import join_environment, join_source, load_source
+from scorecard.build.data import read_text_table
+from scorecard.build.environment import join_environment, join_source, load_source
 from scorecard.errors import ConfigError, DataValidationError
 
 CONAPO_2020 = "data/external/mx_state_marginalization_2020.csv.gz"
@@ -189,7 +189,7 @@ def test_the_application_form_joins_a_static_source_without_a_date(raw, conapo_2
     with only the attributes the form reads (no card is fitted here)."""
     from types import SimpleNamespace
 
-    from scorecard.application import ApplicationForm
+    from scorecard.apply.application import ApplicationForm
 
     numbers_only = {**conapo_2020, "value_columns": {"IM_2020": "mx_im_2020"}}   # text values: the frame path only
     params = parse_params(no_date_params(raw, numbers_only, tmp_path / "x.csv"))

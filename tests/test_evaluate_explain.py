@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scorecard.evaluate import calibration_table, gains_table, ks_statistic, psi
-from scorecard.explain import EXPLANATIONS_FILE
+from scorecard.watch.drift import psi
+from scorecard.watch.evaluate import calibration_table, gains_table, ks_statistic
+from scorecard.watch.explain import EXPLANATIONS_FILE
 
 
 def test_ks_and_psi_known_values():

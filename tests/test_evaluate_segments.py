@@ -18,11 +18,13 @@ import yaml
 from typer.testing import CliRunner
 
 from conftest import ROOT, copy_project_inputs, sample_rows, write_csv
-from scorecard import daily, evaluate, monitor, plots, report
+from scorecard.watch import daily, evaluate, monitor
+from scorecard.report import plots
+from scorecard import report
 from scorecard.card import Card
 from scorecard.cli import app
 from scorecard.config import SegmentSpec, parse_params
-from scorecard.data import ID, TARGET, load_applicants
+from scorecard.build.data import ID, TARGET, load_applicants
 from scorecard.errors import ConfigError
 from scorecard.pipeline import run_all
 from test_split_target import CHARGED_OFF, without_date_and_state

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from scorecard.config import KeywordGroup, parse_params
-from scorecard.data import coerce_column
+from scorecard.build.data import coerce_column
 from scorecard.errors import ConfigError
-from scorecard.features import add_derived, keyword_group, normalise_text
+from scorecard.build.features import add_derived, keyword_group, normalise_text
 
 GROUPS = [
     KeywordGroup(name="military", keywords=["army", "air force"]),
@@ -115,7 +115,7 @@ def test_bad_keyword_group_params(root, edit, message):
 def test_tiny_missing_bins_are_neutral(params):
     """A missing bin with fewer applicants than binning.min_missing_count has WoE 0, in the
     bins (the card's points) and in the WoE the model is fitted on; a large one keeps its WoE."""
-    from scorecard.binning import fit
+    from scorecard.build.binning import fit
 
     rng = np.random.default_rng(0)
     n = 4000
@@ -147,7 +147,7 @@ def test_tiny_missing_bins_are_neutral(params):
 def test_fixed_override_that_cannot_hold_stops_the_fit(params, tmp_path):
     """Fixed splits that break the declared trend on the sample: optbinning would return one
     bin and drop the feature silently; the fit stops and names the override instead."""
-    from scorecard.binning import fit
+    from scorecard.build.binning import fit
 
     rng = np.random.default_rng(1)
     x = rng.integers(0, 6, size=6000).astype(float)

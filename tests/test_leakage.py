@@ -56,7 +56,7 @@ def test_application_time_features_only(params):
 
 
 def test_processed_tables_and_card_hold_allow_listed_features_only(params, root):
-    from scorecard import etl
+    from scorecard.build import etl
 
     result = etl.run(params, root=root)
     keys = {"applicant_id", params.data.date_column, "bad", "policy_exception"}

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from scorecard.config import ModelSpec
-from scorecard.model import Scaling, fit, round_half_away, round_half_away_array
+from scorecard.build.model import Scaling, fit, round_half_away, round_half_away_array
 
 
 def test_scaling_known_values():

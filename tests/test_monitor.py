@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from scorecard import evaluate, monitor
+from scorecard.watch import evaluate, monitor
 from scorecard.cli import app
 from scorecard.config import MonitoringSpec, load_params
 from scorecard.errors import ConfigError, DataValidationError
@@ -90,7 +90,7 @@ def test_run_on_files_flags_drift(card, files):
 
 def test_the_development_sample_matches_the_card(card, params, root):
     """The committed card's bin counts are those of the training sample it was built on."""
-    from scorecard.etl import run as etl_run
+    from scorecard.build.etl import run as etl_run
 
     train = etl_run(params, root=root).train
     assert monitor.matches_card(card, monitor.distribution(card, train))

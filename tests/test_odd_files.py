@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scorecard import batch, csv_dialect
+from scorecard.apply import batch, csv_dialect
 from scorecard.errors import ScorecardError
 
 ENGINES = ("duckdb", "python")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from scorecard import promote
+from scorecard.watch import promote
 from scorecard.card import Card
 from scorecard.config import PromotionSpec, load_params
 from scorecard.errors import ConfigError, ScorecardError

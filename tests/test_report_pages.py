@@ -14,15 +14,17 @@ import pandas as pd
 import pytest
 
 from scorecard import card as cardlib
-from scorecard import evaluate, explain, plots, report
+from scorecard.watch import evaluate, explain
+from scorecard.report import plots
+from scorecard import report
 from scorecard.config import SegmentSpec
-from scorecard.rules import DEFAULT_RULES, load_rules
+from scorecard.card.rules import DEFAULT_RULES, load_rules
 
 from conftest import ROOT
 
 
 # ---------------------------------------------------------------------------------------------
-# Performance by segment (scorecard.evaluate)
+# Performance by segment (scorecard.watch.evaluate)
 
 
 def test_income_band_edges_and_missing():
@@ -71,14 +73,14 @@ def test_segments_of_takes_the_state_from_the_applicant_file():
 
 
 # ---------------------------------------------------------------------------------------------
-# Override effects (scorecard.binning)
+# Override effects (scorecard.build.binning)
 
 
 def test_override_effects_compare_with_the_optimizers_own_bins(test_set, tmp_path):
     """On the real 2011 loans (any real sample serves to fit bins), with an override file of
     their own: the project's override (four fixed splits) is infeasible on 2011 alone, where
     1.3% of applicants have 4+ inquiries, under the 5% smallest bin."""
-    from scorecard import binning
+    from scorecard.build import binning
     from scorecard.config import load_params
 
     overrides = tmp_path / "overrides.yaml"
@@ -105,7 +107,7 @@ def test_override_effects_compare_with_the_optimizers_own_bins(test_set, tmp_pat
 
 
 # ---------------------------------------------------------------------------------------------
-# Decisions and example applicants (scorecard.explain)
+# Decisions and example applicants (scorecard.watch.explain)
 
 
 @pytest.fixture(scope="module")
@@ -310,7 +312,7 @@ def test_downloads_are_relative_links(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# Figures (scorecard.plots) and static images (scorecard.images)
+# Figures (scorecard.report.plots) and static images (scorecard.report.images)
 
 
 def _traces(fig) -> int:
@@ -342,7 +344,7 @@ def _headline_inputs():
 
 
 def test_headline_figures_are_titled_with_the_card_version():
-    from scorecard import images
+    from scorecard.report import images
 
     figures = images.headline_figures(*_headline_inputs())
     assert list(figures) == ["roc", "ks_test", "score_distribution", "score_bands"]
@@ -352,7 +354,7 @@ def test_headline_figures_are_titled_with_the_card_version():
 @pytest.mark.slow
 def test_write_images_writes_pngs_with_the_system_chromium(tmp_path):
     pytest.importorskip("kaleido")
-    from scorecard import images
+    from scorecard.report import images
 
     if not Path(os.environ.get("SCORECARD_CHROMIUM", images.DEFAULT_CHROMIUM)).is_file() and not shutil.which("chromium"):
         pytest.skip("no Chromium")

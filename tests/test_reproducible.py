@@ -5,7 +5,7 @@ import json
 
 import pandas as pd
 
-from scorecard.explain import EXPLANATIONS_FILE
+from scorecard.watch.explain import EXPLANATIONS_FILE
 from scorecard.pipeline import run_all
 
 
@@ -28,10 +28,10 @@ def test_committed_metrics_are_current(full_run, root):
 FIT = """
 import json, sys
 from pathlib import Path
-from scorecard import build
+from scorecard.build import assemble
 from scorecard.config import load_params
 root, processed, card_path = map(Path, sys.argv[1:4])
-build.run(load_params(root / "params.yaml"), root=root, processed_dir=processed, card_path=card_path)
+assemble.run(load_params(root / "params.yaml"), root=root, processed_dir=processed, card_path=card_path)
 try:
     from threadpoolctl import threadpool_info
     print(json.dumps(sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})))
@@ -50,8 +50,8 @@ def test_card_bytes_do_not_depend_on_blas_threads(params, root, tmp_path):
     import sys
 
     from conftest import project_env
-    from scorecard import binning, etl
-    from scorecard.build import MODEL_FILE
+    from scorecard.build import binning, etl
+    from scorecard.build.assemble import MODEL_FILE
 
     processed = tmp_path / "processed"
     etl.run(params, root=root, out_dir=processed)

@@ -1,7 +1,7 @@
 """Business rules checked against the data (params.yaml) and the card before they decide anything.
 
-``rules.path`` in params.yaml names the rules; :func:`scorecard.rules.rules_for` reads them and
-:func:`scorecard.rules.check_fit` refuses rules written for other data (another dataset, fields the
+``rules.path`` in params.yaml names the rules; :func:`scorecard.card.rules.rules_for` reads them and
+:func:`scorecard.card.rules.check_fit` refuses rules written for other data (another dataset, fields the
 applicant file does not have, cut-offs or bands outside the card's score range), naming the rules
 file, the rule and the field. The ETL checks them before it reads a row. Variant A
 (``tests/variants.py``: the real loans renamed to Spanish, another dataset id) is the "other data".
@@ -18,10 +18,11 @@ import yaml
 import scorecard
 import variants
 from conftest import ROOT
-from scorecard import etl, report
+from scorecard.build import etl
+from scorecard import report
 from scorecard.config import parse_params
 from scorecard.errors import ConfigError, RulesError, RulesMismatchError
-from scorecard.rules import NO_RULES, check_fit, parse_rules, rules_for
+from scorecard.card.rules import NO_RULES, check_fit, parse_rules, rules_for
 
 RULES_FILE = ROOT / "business_rules/rules.json"
 

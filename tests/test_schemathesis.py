@@ -20,8 +20,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
                                                status_code_conformance)
 
-from scorecard.rules import DEFAULT_RULES
-from scorecard.service import DEFAULT_CARD, DEFAULT_PARAMS, create_app
+from scorecard.card.rules import DEFAULT_RULES
+from scorecard.apply.service import DEFAULT_CARD, DEFAULT_PARAMS, create_app
 
 MAX_EXAMPLES = 150     # per operation: under a minute in all
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -56,7 +56,7 @@ def _applications():
 
     from hypothesis import strategies as st
 
-    from scorecard.application import ApplicationForm
+    from scorecard.apply.application import ApplicationForm
     from scorecard.card import load
 
     form = ApplicationForm.from_params_file(load(DEFAULT_CARD), DEFAULT_PARAMS)
@@ -99,7 +99,7 @@ def app_client():
 def test_valid_applications_score_the_same_one_by_one_and_in_bulk(app_client, application):
     """One application is scored record by record, more than FAST_PATH_MAX through DataFrames:
     the same answer, byte for byte (or the same 422 when a value is out of what the card takes)."""
-    from scorecard.service import FAST_PATH_MAX
+    from scorecard.apply.service import FAST_PATH_MAX
 
     one = app_client.post("/score/application", json=application)
     bulk = app_client.post("/score/application", json=[application] * (FAST_PATH_MAX + 1))

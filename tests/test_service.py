@@ -23,8 +23,8 @@ with warnings.catch_warnings():   # starlette 1.x would rather have httpx2 than 
 
 from scorecard import card as cardlib
 from scorecard.errors import RulesMismatchError, ScorecardError
-from scorecard.rules import DEFAULT_RULES, NO_RULES_APPLIED, RulesError, load_rules
-from scorecard.service import DEFAULT_CARD, MAX_APPLICANTS, MAX_BODY_BYTES, create_app, main
+from scorecard.card.rules import DEFAULT_RULES, NO_RULES_APPLIED, RulesError, load_rules
+from scorecard.apply.service import DEFAULT_CARD, MAX_APPLICANTS, MAX_BODY_BYTES, create_app
 
 from conftest import ROOT
 
@@ -49,7 +49,7 @@ def client():
 @pytest.fixture(scope="module")
 def test_rows():
     """The first 200 applicants of the real out-of-time test set, as the ETL makes them."""
-    from scorecard import etl
+    from scorecard.build import etl
     from scorecard.config import load_params
 
     result = etl.run(load_params(ROOT / "params.yaml"), root=ROOT)
@@ -382,7 +382,7 @@ def _preflight(origin: str, method: str = "POST", headers: str = "content-type")
 
 
 def test_cors_policy_is_reported_by_health():
-    from scorecard.service import CORS_ENV, CORS_HEADERS, CORS_MAX_AGE, CORS_METHODS
+    from scorecard.apply.service import CORS_ENV, CORS_HEADERS, CORS_MAX_AGE, CORS_METHODS
 
     closed = TestClient(create_app()).get("/health").json()
     assert closed["cors"]["enabled"] is False and closed["cors"]["allow_origins"] == []
@@ -499,7 +499,7 @@ def test_bad_rules_refuse_to_start(tmp_path, case):
 def test_rules_schema_is_valid_and_the_default_rules_fit_the_card(card):
     import jsonschema
 
-    from scorecard.rules import SCHEMA_PATH, check_against_card, schema
+    from scorecard.card.rules import SCHEMA_PATH, check_against_card, schema
 
     jsonschema.Draft202012Validator.check_schema(schema(SCHEMA_PATH))
     rules = load_rules(DEFAULT_RULES, card)
@@ -532,7 +532,14 @@ def test_a_refer_rule_refers(tmp_path, good):
     assert result["max_loan_amount"] > 0
 
 
-# -- scorecard serve / python -m scorecard.service -------------------------------------------
+# -- scorecard serve ------------------------------------------------------------------------------
+def serve_main(args):
+    """`scorecard serve ARGS` in this process (typer ends with SystemExit, as the console script)."""
+    from scorecard.cli import app
+
+    app(["serve", *args], prog_name="scorecard")
+
+
 def test_serve_runs_uvicorn_on_localhost(monkeypatch):
     import uvicorn
 
@@ -540,7 +547,7 @@ def test_serve_runs_uvicorn_on_localhost(monkeypatch):
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
     monkeypatch.setenv("SCORECARD_CORS_ORIGINS", "https://a.example, https://b.example")
     with pytest.raises(SystemExit) as stop:
-        main(["--port", "8123"])
+        serve_main(["--port", "8123"])
     assert stop.value.code == 0
     app, kwargs = calls[0]
     assert kwargs["host"] == "127.0.0.1" and kwargs["port"] == 8123
@@ -575,7 +582,7 @@ def test_serve_without_params_serves_features_only(monkeypatch):
 def test_serve_refuses_bad_rules(tmp_path, capsys):
     path = write_rules(tmp_path, _set(["cutoffs", "decline_below"], 560))
     with pytest.raises(SystemExit) as stop:
-        main(["--rules", str(path)])
+        serve_main(["--rules", str(path)])
     assert stop.value.code == 2
     err = capsys.readouterr().err
     print(err)
@@ -585,7 +592,7 @@ def test_serve_refuses_bad_rules(tmp_path, capsys):
 # -- POST /score/application: declared fields in, features derived by the service ----------------
 @pytest.fixture(scope="module")
 def app_client():
-    from scorecard.service import DEFAULT_PARAMS
+    from scorecard.apply.service import DEFAULT_PARAMS
 
     return TestClient(create_app(DEFAULT_CARD, DEFAULT_RULES, params_path=DEFAULT_PARAMS),
                       raise_server_exceptions=False)
@@ -601,7 +608,7 @@ def test_application_is_scored_from_declared_fields(app_client, card):
     """The service computes loan_to_income = 10000/60000, income_to_state_median from New York's
     2011 median income, open_to_total_acc = 8/20 and the employer group of 'U.S. Army' itself."""
     from scorecard.config import load_params
-    from scorecard.environment import load_environment
+    from scorecard.build.environment import load_environment
 
     params = load_params(ROOT / "params.yaml")
     tables = load_environment(params.environment, ROOT)
@@ -721,7 +728,7 @@ RULES_ONLY = {"band": None, "decision": None, "score_decision": None, "policy_ru
 @pytest.fixture(scope="module")
 def bare_client():
     """The service without business rules (rules_path None), with params.yaml."""
-    from scorecard.service import DEFAULT_PARAMS
+    from scorecard.apply.service import DEFAULT_PARAMS
 
     return TestClient(create_app(DEFAULT_CARD, None, params_path=DEFAULT_PARAMS), raise_server_exceptions=False)
 
@@ -785,7 +792,7 @@ def test_without_rules_a_rules_input_is_an_unknown_field(bare_client, client, go
 
 
 def test_rules_for_another_dataset_refuse_to_start(tmp_path):
-    from scorecard.service import DEFAULT_PARAMS
+    from scorecard.apply.service import DEFAULT_PARAMS
 
     path = write_rules(tmp_path, _set(["dataset"], "other-data"))
     with pytest.raises(RulesMismatchError) as error:
@@ -799,8 +806,8 @@ def test_rules_for_another_dataset_refuse_to_start(tmp_path):
 
 def test_rules_for_another_dataset_are_refused_by_the_params_even_when_the_card_names_none(tmp_path):
     """The champion card declares no dataset: only the params can tell these rules are for other data."""
-    from scorecard.rules import card_dataset
-    from scorecard.service import DEFAULT_PARAMS
+    from scorecard.card.rules import card_dataset
+    from scorecard.apply.service import DEFAULT_PARAMS
 
     champion = ROOT / "models" / "champion" / "scorecard.json"
     assert card_dataset(cardlib.load(champion)) is None
@@ -814,7 +821,7 @@ def test_rules_for_another_dataset_are_refused_by_the_params_even_when_the_card_
 def test_a_rule_on_a_field_the_params_do_not_know_refuses_to_start(tmp_path, good):
     """Declared under inputs, the field fits the card (the request may carry it), but the applicant
     file of params.yaml has no such field: the rules were written for other data."""
-    from scorecard.service import DEFAULT_PARAMS
+    from scorecard.apply.service import DEFAULT_PARAMS
 
     def change(doc):
         doc["inputs"]["monthly_rent"] = {"type": "number", "minimum": 0, "description": "Monthly rent"}
@@ -847,7 +854,7 @@ def write_params(tmp_path, rules_path) -> Path:
 
 
 def test_serve_rules_follow_params_yaml(tmp_path, monkeypatch):
-    from scorecard import service
+    from scorecard.apply import service
     from scorecard.cli import serve_rules
 
     assert serve_rules()[0] == ROOT / "business_rules" / "rules.json"
@@ -988,8 +995,8 @@ def _float_bits(value) -> bytes:
 def test_feature_records_equal_the_frame_path_bit_for_bit(card, test_applications):
     """Every out-of-time application: the derived features and the joined environment values of
     the per-record path have the same float64 bits as ApplicationForm.features (the ETL's)."""
-    from scorecard.application import ApplicationForm, json_records
-    from scorecard.service import DEFAULT_PARAMS
+    from scorecard.apply.application import ApplicationForm, json_records
+    from scorecard.apply.service import DEFAULT_PARAMS
 
     form = ApplicationForm.from_params_file(card, DEFAULT_PARAMS)
     records = json_records(test_applications[list(form.columns)])
@@ -1024,9 +1031,9 @@ APPLICATION_EDGES = [
 def test_feature_records_equal_the_frame_path_on_edge_applications(card, change):
     """Whitespace, the special employment value, tiny incomes (a ratio over 1e300), the first and
     last days covered, a state some source does not cover: the same values, or the same error."""
-    from scorecard.application import ApplicationForm
+    from scorecard.apply.application import ApplicationForm
     from scorecard.errors import ScorecardError as Error
-    from scorecard.service import DEFAULT_PARAMS
+    from scorecard.apply.service import DEFAULT_PARAMS
 
     form = ApplicationForm.from_params_file(card, DEFAULT_PARAMS)
     record = {**APPLICATION, **change}
@@ -1069,8 +1076,8 @@ def test_category_text_is_stripped_as_pandas_strips_it():
 def test_small_and_large_requests_answer_the_same(app_client, card, test_set, test_applications):
     """The service's per-record path (<= FAST_PATH_MAX applicants) and its frame path (more)
     give byte-identical answers, decisions and rules included, for 5,000 real applicants."""
-    from scorecard.application import json_records
-    from scorecard.service import FAST_PATH_MAX
+    from scorecard.apply.application import json_records
+    from scorecard.apply.service import FAST_PATH_MAX
 
     n = 5000
     features = json_records(test_set.head(n)[["applicant_id", *card.feature_names]]

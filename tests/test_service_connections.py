@@ -2,7 +2,7 @@
 connection limit (``scorecard serve --header-timeout --body-timeout --keep-alive-timeout
 --max-connections``).
 
-Each test starts ``python -m scorecard.service`` on a free port of 127.0.0.1 with short timeouts
+Each test starts ``python -m scorecard.cli serve`` on a free port of 127.0.0.1 with short timeouts
 (1 s), opens raw sockets that trickle their headers byte by byte (slowloris), or announce a
 1,000-byte body and send a byte at a time, and checks that the server closes each of them within
 the timeout plus a margin while ``GET /health`` still answers. Every loop has a hard deadline and
@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from conftest import ROOT, project_env
 from scorecard.cli import app as cli
-from scorecard.connections import ConnectionLimits
+from scorecard.apply.connections import ConnectionLimits
 from scorecard.errors import ScorecardError
 
 HOST = "127.0.0.1"
@@ -43,12 +43,12 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_service(*options: str):
-    """``python -m scorecard.service --no-params`` on a free port; yields the port. Its log
+    """``python -m scorecard.cli serve --no-params`` on a free port; yields the port. Its log
     must hold no traceback (a timed-out body must not become an error in the app)."""
     port = free_port()
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(
-        [sys.executable, "-m", "scorecard.service", "--no-params", "--host", HOST, "--port", str(port),
+        [sys.executable, "-m", "scorecard.cli", "serve", "--no-params", "--host", HOST, "--port", str(port),
          "--log-level", "warning", *options],
         cwd=ROOT, env=project_env(), stdout=subprocess.DEVNULL, stderr=log)
 
@@ -210,7 +210,7 @@ def test_the_app_alone_says_it_enforces_no_limits():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from fastapi.testclient import TestClient
-    from scorecard.service import DEFAULT_CARD, DEFAULT_RULES, create_app
+    from scorecard.apply.service import DEFAULT_CARD, DEFAULT_RULES, create_app
 
     connections = TestClient(create_app(DEFAULT_CARD, DEFAULT_RULES, params_path=None)).get("/health").json()[
         "connections"]

@@ -66,7 +66,7 @@ def check(bench, server, path: str, bodies: list[dict], want: list[dict]) -> Non
 
 @pytest.mark.slow
 def test_bounded_load_on_score_answers_every_request_as_the_card(bench, server, card, test_set):
-    from scorecard.application import json_records
+    from scorecard.apply.application import json_records
 
     frame = test_set.tail(N_REQUESTS).reset_index(drop=True)
     bodies = json_records(frame[[ID, *card.feature_names]].rename(columns={ID: "id"}))
@@ -77,8 +77,8 @@ def test_bounded_load_on_score_answers_every_request_as_the_card(bench, server, 
 def test_bounded_load_on_application_answers_every_request_as_the_card(bench, server, card, test_set,
                                                                       test_applications):
     """The declared fields in; the service derives the features and joins the public data."""
-    from scorecard.application import ApplicationForm, json_records
-    from scorecard.service import DEFAULT_PARAMS
+    from scorecard.apply.application import ApplicationForm, json_records
+    from scorecard.apply.service import DEFAULT_PARAMS
 
     declared = list(ApplicationForm.from_params_file(card, DEFAULT_PARAMS).columns)
     frame = test_applications.tail(N_REQUESTS).reset_index(drop=True)

@@ -1,4 +1,4 @@
-"""The Spark engine (scorecard.spark, `scorecard score --engine spark`) and the card's Spark SQL
+"""The Spark engine (scorecard.apply.spark, `scorecard score --engine spark`) and the card's Spark SQL
 run by Spark: the statement gives exactly what Card.apply gives on every row of the real test
 set and on the rows tests/test_sql.py builds on every edge, NULL, NaN, special value and unseen
 category; the engine writes what the DuckDB engine writes, rejects included; a missing Java
@@ -26,11 +26,11 @@ from test_cli import as_text, bad_input, cli, columns_of, expected, one_red_line
 from test_sql import (ID, TERMS, arrow_table, assert_same, edge_rows, needs, python_frame, python_result,
                       renamed_card)
 
-from scorecard import batch
+from scorecard.apply import batch
 from scorecard import card as cardlib
-from scorecard import spark as sparklib
-from scorecard import sql as sqllib
-from scorecard.batch import BatchError
+from scorecard.apply import spark as sparklib
+from scorecard.apply import sql as sqllib
+from scorecard.apply.batch import BatchError
 
 pytest.importorskip("pyspark")
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")

@@ -14,9 +14,9 @@ import yaml
 
 from conftest import ROOT, sample_rows, write_csv
 from variants import CHARGED_OFF, NEEDS_DATE_OR_STATE
-from scorecard import etl
+from scorecard.build import etl
 from scorecard.config import parse_params
-from scorecard.data import INDETERMINATE, TARGET, validate_applicants
+from scorecard.build.data import INDETERMINATE, TARGET, validate_applicants
 from scorecard.errors import ConfigError, DataValidationError
 
 POLICY = {"Does not meet the credit policy. Status:Charged Off", "Does not meet the credit policy. Status:Fully Paid"}

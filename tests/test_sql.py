@@ -1,4 +1,4 @@
-"""The card as one SQL SELECT (scorecard.sql): on DuckDB it gives exactly what the Python
+"""The card as one SQL SELECT (scorecard.apply.sql): on DuckDB it gives exactly what the Python
 scorer gives — score, points, reasons and the unseen flag — on every row of the real test set
 and on rows built to sit on every edge, NULL, NaN, special value and unseen category. The
 ANSI statement runs on DuckDB too; the Spark statement is checked for its structure."""
@@ -21,7 +21,7 @@ import pytest
 from conftest import plain
 
 from scorecard import card as cardlib
-from scorecard import sql as sqllib
+from scorecard.apply import sql as sqllib
 from scorecard.errors import CardError
 
 ID = "applicant_id"
@@ -191,7 +191,7 @@ def test_sql_agrees_on_edges_nulls_nan_specials_and_unseen(card, test_set, diale
     needs(card, "term", "dti")
     if dialect == "ansi" and term_type in ("double", "float"):
         pytest.skip("ANSI SQL cannot tell a float column's type: a floating-point categorical column "
-                    "must be cast by the caller (documented in scorecard.sql)")
+                    "must be cast by the caller (documented in scorecard.apply.sql)")
     columns = edge_rows(card, test_set, term_type)
     arrow_type, pandas_dtype, _ = TERMS[term_type]
     table = arrow_table(columns, card, arrow_type)
@@ -291,10 +291,10 @@ def test_ansi_uses_no_engine_specific_function(card):
 
 
 def test_command_line_prints_the_statement(card, root):
-    result = subprocess.run([sys.executable, "-m", "scorecard.sql", "--dialect", "ansi"], cwd=root,
+    result = subprocess.run([sys.executable, "-m", "scorecard.apply.sql", "--dialect", "ansi"], cwd=root,
                             capture_output=True, text=True, check=True)
     assert result.stdout == sqllib.to_sql(card, "ansi")
-    bad = subprocess.run([sys.executable, "-m", "scorecard.sql", "--dialect", "oracle"], cwd=root,
+    bad = subprocess.run([sys.executable, "-m", "scorecard.apply.sql", "--dialect", "oracle"], cwd=root,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
 

@@ -65,13 +65,13 @@ def test_daily_retrains_decides_reports_publishes():
     doc = load("daily.yml")
     assert doc["on"]["schedule"] == [{"cron": "0 0 * * *"}] and "workflow_dispatch" in doc["on"]
     text = (WORKFLOWS / "daily.yml").read_text()
-    assert "python -m scorecard.daily" in text                      # dvc repro, monitor, promote, report, push
+    assert "python -m scorecard.watch.daily" in text                      # dvc repro, monitor, promote, report, push
     assert "$GITHUB_STEP_SUMMARY" in text and "reports/daily/summary.md" in text
     assert "scripts/send_report.py" in text and "secrets.MAIL_SERVER" in text
     assert "actions/deploy-pages@" in text and "path: reports/_site" in text
     assert "git push" in text and "models/champion" in text
     # secrets only reach the steps that need them: never the step that runs the notebooks
-    run_step = next(s for s in steps(doc) if "scorecard.daily" in s.get("run", ""))
+    run_step = next(s for s in steps(doc) if "scorecard.watch.daily" in s.get("run", ""))
     assert not re.search(r"secrets\.\w", yaml.safe_dump(run_step))
     assert doc["jobs"]["pages"]["needs"] == "retrain"
 
@@ -110,4 +110,4 @@ def test_dvc_config_works_offline_and_sends_no_analytics():
 def test_makefile_documents_its_targets(target):
     text = (ROOT / "Makefile").read_text()
     assert re.search(rf"^{target}:", text, re.M) and f"make {target}" in text
-    assert "python -m scorecard.daily" in text and "scripts/send_report.py" in text
+    assert "python -m scorecard.watch.daily" in text and "scripts/send_report.py" in text

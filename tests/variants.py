@@ -170,7 +170,7 @@ def mexican_fixture(raw_text: pd.DataFrame, per_year: int = 600) -> pd.DataFrame
     keyword group, days past due 120 for charged off, 0 for fully paid and 45 (indeterminate)
     for the loans granted outside the credit policy. It tests the mechanics; it is not Mexican data.
     """
-    from scorecard import environment, features
+    from scorecard.build import environment, features
     from scorecard.config import parse_params
 
     frame = sample_rows(raw_text, per_year, seed=5).reset_index(drop=True)

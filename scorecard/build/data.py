@@ -3,7 +3,7 @@
 Every check collects all its violations and raises one
 :class:`~scorecard.errors.DataValidationError` that names the column, the rule, the number of
 offending rows and a few examples with their line numbers in the file. Nothing is dropped
-silently: rows are either valid, excluded by a counted reason (see :mod:`scorecard.features`),
+silently: rows are either valid, excluded by a counted reason (see :mod:`scorecard.build.features`),
 or the run stops.
 """
 

@@ -1,25 +1,25 @@
 """Score files with Spark: the card's Spark SQL on a local session, a cluster or Spark Connect.
 
 ``scorecard score --engine spark`` (:func:`score_file_spark`) keeps the contract of the DuckDB
-engine of :mod:`scorecard.batch`: the same inputs (CSV, ``.csv.gz``, Parquet), the same checks
+engine of :mod:`scorecard.apply.batch`: the same inputs (CSV, ``.csv.gz``, Parquet), the same checks
 and rejects (id, line, reason; rows in = scored + rejected), the same output columns and
-values, the same atomic publication and the same :class:`~scorecard.batch.BatchResult`.
+values, the same atomic publication and the same :class:`~scorecard.apply.batch.BatchResult`.
 
 How a run goes
 --------------
-1. A CSV input is read by the engines' one CSV reader (:mod:`scorecard.csv_dialect`: the
+1. A CSV input is read by the engines' one CSV reader (:mod:`scorecard.apply.csv_dialect`: the
    same refusals, values and line numbers as the other engines) into a Parquet copy, with each
    row's line, in the run's hidden folder beside the output; Spark never parses the CSV. A
    Parquet input is read by Spark itself (the first row is line 1).
 2. One Spark job checks every row (empty or repeated id, text that is not a number, infinity,
    an integer beyond +/-2^53: the rules of the other engines), scores every row with the
-   card's statement :func:`scorecard.sql.to_sql` ``(dialect="spark")`` and writes Parquet
+   card's statement :func:`scorecard.apply.sql.to_sql` ``(dialect="spark")`` and writes Parquet
    parts into the run's hidden folder.
 3. An embedded DuckDB combines the parts into the single output file (valid rows), in input
    order, with the writer the other engines use: a CSV output is the same bytes the DuckDB
    engine writes. The rejected rows' reasons are worded from the input by the same Python
-   code as for the other engines (:func:`scorecard.batch._reject_rows`). Both files are
-   renamed into place at the very end (:func:`scorecard.batch.score_file` does the
+   code as for the other engines (:func:`scorecard.apply.batch._reject_rows`). Both files are
+   renamed into place at the very end (:func:`scorecard.apply.batch.score_file` does the
    publishing and the summary).
 
 The session
@@ -42,8 +42,8 @@ A local session needs a Java runtime, 17 or 21 (``scripts/setup.sh`` installs De
 ``JAVA_HOME``, then in the file ``.java-home`` of the virtual environment (written by the
 set-up), then ``java`` on the ``PATH``, then ``/usr/lib/jvm``.
 
-How values are read: as in the other engines (see :mod:`scorecard.batch` and
-:mod:`scorecard.csv_dialect`); ``tests/test_odd_files.py`` checks that Spark writes the Python
+How values are read: as in the other engines (see :mod:`scorecard.apply.batch` and
+:mod:`scorecard.apply.csv_dialect`); ``tests/test_odd_files.py`` checks that Spark writes the Python
 engine's bytes, or refuses with its message, on 40 generated odd files. Parquet files are
 split across tasks.
 """
@@ -66,8 +66,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from scorecard import batch
-from scorecard.batch import BatchError, FileFormat, Plan, ProgressCallback
+from scorecard.apply import batch
+from scorecard.apply.batch import BatchError, FileFormat, Plan, ProgressCallback
 from scorecard.errors import DataValidationError
 
 DEFAULT_MASTER = "local[*]"
@@ -92,7 +92,7 @@ SESSION_SQL_CONF = {
     # 8000 bytes of bytecode, so larger generated code would run interpreted (Spark's advice).
     "spark.sql.codegen.hugeMethodLimit": "8000",
 }
-#: A number as text, as :data:`scorecard.batch.NUMBER_PATTERN`, anchored for Java's ``RLIKE``.
+#: A number as text, as :data:`scorecard.apply.batch.NUMBER_PATTERN`, anchored for Java's ``RLIKE``.
 NUMBER_REGEX = r"\A(?:" + batch.NUMBER_PATTERN + r")\z"
 INFINITY = "CAST('Infinity' AS DOUBLE)"
 
@@ -320,7 +320,7 @@ def start_session(master: str | None = None, threads: int | None = None,
                                  ) from None
         # SparkContext replaces the SIGINT handler with its own (cancel the jobs, raise
         # KeyboardInterrupt at once, in the middle of a call to the JVM): keep the caller's,
-        # which for the command line stops the run through scorecard.batch.interrupt().
+        # which for the command line stops the run through scorecard.apply.batch.interrupt().
         main = threading.current_thread() is threading.main_thread()
         handler = signal.getsignal(signal.SIGINT) if main else None
         try:
@@ -361,7 +361,7 @@ def _spark_message(error: BaseException) -> str:
 
 
 def _csv_as_parquet(plan: Plan, folder: Path) -> Path:
-    """A CSV input's rows read by the engines' one reader (:func:`scorecard.batch.csv_batches`:
+    """A CSV input's rows read by the engines' one reader (:func:`scorecard.apply.batch.csv_batches`:
     the same refusals, values and line numbers) into ``folder/input.parquet``: ``sc_line`` and
     the required columns as text."""
     import pyarrow.parquet as pq
@@ -376,7 +376,7 @@ def _csv_as_parquet(plan: Plan, folder: Path) -> Path:
 
 
 class _Cancel:
-    """Lets :func:`scorecard.batch.interrupt` (Ctrl-C, SIGTERM) cancel this run's Spark jobs."""
+    """Lets :func:`scorecard.apply.batch.interrupt` (Ctrl-C, SIGTERM) cancel this run's Spark jobs."""
 
     def __init__(self, spark, tag: str):
         self.spark, self.tag = spark, tag
@@ -406,8 +406,8 @@ def _lit(text: str) -> str:
 
 def _checks(plan: Plan) -> list[str]:
     """The row checks as Spark SQL tests (true = a problem): the rules of
-    :func:`scorecard.batch._python_problems`, which words the reasons of the rows they find
-    (:func:`scorecard.batch._reject_rows`), as for the other engines."""
+    :func:`scorecard.apply.batch._python_problems`, which words the reasons of the rows they find
+    (:func:`scorecard.apply.batch._reject_rows`), as for the other engines."""
     idx = "s." + _q(plan.id_column)
     checks = [batch._empty_id_sql(plan, idx, trim="trim({x})")]  # Spark's trim removes spaces only
     for name in plan.numeric:
@@ -501,7 +501,7 @@ class _Run:
             FROM sc_counted s"""
 
     def score(self) -> Path:
-        from scorecard.sql import to_sql
+        from scorecard.apply.sql import to_sql
 
         plan = self.plan
         checked = self.views["checked"]
@@ -657,7 +657,7 @@ def _score_spark(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt:
 
 def score_file_spark(input_path: str | Path, output_path: str | Path, *, master: str | None = None,
                      **options) -> batch.BatchResult:
-    """:func:`scorecard.batch.score_file` with ``engine="spark"``: same options, same result.
+    """:func:`scorecard.apply.batch.score_file` with ``engine="spark"``: same options, same result.
 
     ``master``: the Spark master (default ``local[*]``, or ``local[threads]``); ignored when
     ``SPARK_REMOTE`` names a Spark Connect server (both given is an error).

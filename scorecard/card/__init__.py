@@ -1,7 +1,11 @@
-"""The exported scorecard: one JSON document that every scorer reads.
+"""The exported scorecard: one JSON document that every scorer reads — the contract between the
+side that builds cards and every side that applies, watches or reports on them.
 
-This module builds, writes, validates and loads the card, and scores applicants from it. It
-needs only the JSON file (no pickle, no optbinning): a lender can audit one document.
+This package writes, validates and loads the card, and scores applicants from it (here); its
+business rules (cut-offs, policy rules, loan limits per band) are :mod:`scorecard.card.rules`.
+It needs only the JSON file (no pickle, no optbinning): a lender can audit one document.
+
+May import: the foundation (:mod:`scorecard.errors`) only, so that every scorer can depend on it.
 
 Scoring rule, stated in the card itself: every applicant starts from ``scaling.base_points``;
 each feature adds the integer ``points`` of the one bin its value falls in:

@@ -2,9 +2,9 @@
 
 The card is compared with its **development sample** (by default ``data/processed/train.parquet``,
 the applicants it was fitted on) on two kinds of stability index, both computed with
-:func:`scorecard.evaluate.psi` over the card's own bins:
+:func:`scorecard.watch.drift.psi` over the card's own bins:
 
-* **PSI of the score**, over the score bands of the evaluate stage (:func:`scorecard.evaluate.score_bands`,
+* **PSI of the score**, over the score bands of the evaluate stage (:func:`scorecard.watch.drift.score_bands`,
   ``evaluate.band_width`` points wide, across the card's score range);
 * **CSI of each card feature**, over the feature's bins in the card (missing and special bins
   included), so the index measures exactly the shifts that move points.
@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from scorecard import batch
+from scorecard.apply import batch
 from scorecard.card import Card
 from scorecard.config import MonitoringSpec
 from scorecard.errors import DataValidationError
-from scorecard.evaluate import band_counts, bin_counts, psi
+from scorecard.watch.drift import band_counts, bin_counts, psi
 
 STATUSES = ("ok", "warn", "alert")
 DEFAULT_REFERENCE = Path("data/processed/train.parquet")
@@ -236,7 +236,7 @@ def _examples_with_lines(values: pd.Series, mask: np.ndarray, first_line: int) -
 def read_applicants(path: str | Path, card: Card, extra_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """Read the card's features (and ``extra_columns``) from a CSV or Parquet file, checked.
 
-    The file is read as ``scorecard score`` reads it (:func:`scorecard.batch.inspect_input`):
+    The file is read as ``scorecard score`` reads it (:func:`scorecard.apply.batch.inspect_input`):
     in a CSV every cell is text and only an empty cell is missing; a number is written as
     ``[+-]digits[.digits][e[+-]digits]``. Unlike ``score``, which sets bad rows aside, the
     monitor needs every row: a bad value stops it.

@@ -9,7 +9,7 @@ import pandas as pd
 
 from scorecard.card import Card
 from scorecard.config import Params
-from scorecard.data import ID, TARGET
+from scorecard.build.data import ID, TARGET
 
 EXPLANATIONS_FILE = "explanations.parquet"
 
@@ -60,8 +60,8 @@ def explain(card: Card, test: pd.DataFrame, woe_test: pd.DataFrame, woe_train: p
 
 def run(params: Params, card: Card, processed_dir: str | Path = "data/processed") -> pd.DataFrame:
     """The explain stage: writes ``explanations.parquet`` for the out-of-time test sample."""
-    from scorecard.binning import WOE_FILES
-    from scorecard.etl import load_processed
+    from scorecard.build.binning import WOE_FILES
+    from scorecard.build.etl import load_processed
 
     out = Path(processed_dir)
     _, test = load_processed(out)
@@ -92,8 +92,8 @@ def decisions(scores: pd.DataFrame, applicants: pd.DataFrame, rules) -> pd.DataF
     applicants : DataFrame
         The same applicants with the fields the policy rules read (``rules.fields``), matched
         on ``applicant_id``.
-    rules : scorecard.rules.Rules
-        The loaded business rules (:func:`scorecard.rules.load_rules`).
+    rules : scorecard.card.rules.Rules
+        The loaded business rules (:func:`scorecard.card.rules.load_rules`).
 
     Returns
     -------

@@ -38,7 +38,7 @@ from typing import Any
 from scorecard.errors import RulesError, RulesMismatchError
 
 SCHEMA_VERSION = "1.0.0"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_RULES = PROJECT_ROOT / "business_rules" / "rules.json"
 SCHEMA_PATH = PROJECT_ROOT / "business_rules" / "rules.schema.json"
 
@@ -51,7 +51,7 @@ NO_RULES = ("No business rules are configured (rules.path: null in params.yaml):
             "no decision, band or loan limit.")
 #: The same, where the rules may have been switched off elsewhere (``scorecard serve --no-rules``).
 NO_RULES_APPLIED = "No business rules are applied: scores and reason codes only, no decision, band or loan limit."
-log = logging.getLogger("scorecard.rules")
+log = logging.getLogger("scorecard.card.rules")
 #: Request keys that no rules input may take.
 RESERVED_FIELDS = ("id",)
 
@@ -375,8 +375,8 @@ def _params_fields(params) -> tuple[dict[str, str], dict[str, str]]:
 def check_fit(rules: Rules | Mapping, params=None, card=None, *, source: str | None = None) -> list[str]:
     """Check that business rules can be applied to these data and this card.
 
-    Used when the pipeline starts (:func:`scorecard.etl.run`, with ``params``) and when the
-    service starts (:func:`scorecard.service.create_app`, with the card, and with the params
+    Used when the pipeline starts (:func:`scorecard.build.etl.run`, with ``params``) and when the
+    service starts (:func:`scorecard.apply.service.create_app`, with the card, and with the params
     when it has them), so that rules written for other data are refused, never applied
     silently.
 

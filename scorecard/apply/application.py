@@ -5,8 +5,8 @@ application date...), not the card's derived features (``loan_to_income``,
 ``income_to_state_median``) nor the public data joined to them (``state_unemployment_rate``).
 :class:`ApplicationForm` works out, from ``params.yaml``, which declared fields the card needs,
 checks them with the schema the training data was checked with (``data.columns``), derives the
-features with :mod:`scorecard.features` and joins the environment sources with
-:mod:`scorecard.environment` (read once, when the form is built). The result is the frame
+features with :mod:`scorecard.build.features` and joins the environment sources with
+:mod:`scorecard.build.environment` (read once, when the form is built). The result is the frame
 :meth:`Card.apply <scorecard.card.Card.apply>` scores: the same numbers the pipeline gave the
 card, so a scored application agrees with the batch and SQL paths.
 """
@@ -27,10 +27,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from scorecard.card import Card
 from scorecard.config import ColumnSpec, Params, load_params
-from scorecard.environment import (KEY, PERIOD, join_environment, load_environment, mx_state_code,
+from scorecard.build.environment import (KEY, PERIOD, join_environment, load_environment, mx_state_code,
                                    us_state_code)
 from scorecard.errors import ConfigError, DataValidationError
-from scorecard.features import derive, keyword_classifier
+from scorecard.build.features import derive, keyword_classifier
 
 MAX_TEXT_LENGTH = 200
 
@@ -349,7 +349,7 @@ class ApplicationForm:
         return row
 
     def _join_record(self, row: dict) -> bool:
-        """Add the environment values (as :func:`scorecard.environment.join_source`); False
+        """Add the environment values (as :func:`scorecard.build.environment.join_source`); False
         when a source does not cover the applicant's key and period."""
         for key_column, key_names, align, columns, lookup, by_key in self._fast["sources"]:
             state = row[key_column]
@@ -379,7 +379,7 @@ class ApplicationForm:
 
     @staticmethod
     def _derive_record(row: dict, spec) -> float | None:
-        """One numeric derived feature as :func:`scorecard.features.derive` computes it (None:
+        """One numeric derived feature as :func:`scorecard.build.features.derive` computes it (None:
         leave it to the frame path); keyword groups use the classifiers of :meth:`_compile_fast`."""
         values = [row[i] for i in spec.inputs]
         if spec.kind == "ratio":
@@ -405,7 +405,7 @@ class ApplicationForm:
         return float(match.group(1)) if match else None
 
     def _typed(self, records: Sequence[dict]) -> pd.DataFrame:
-        """Declared columns typed as :func:`scorecard.data.coerce_column` types them."""
+        """Declared columns typed as :func:`scorecard.build.data.coerce_column` types them."""
         typed = {}
         for name, spec in self.columns.items():
             values = [r.get(name) for r in records]

@@ -36,9 +36,10 @@ import pandas as pd
 from scorecard import card as cardlib
 from scorecard.card import Card
 from scorecard.config import PromotionSpec
-from scorecard.data import TARGET
+from scorecard.build.data import TARGET
 from scorecard.errors import CardError, ScorecardError
-from scorecard.evaluate import band_counts, discrimination, psi
+from scorecard.watch.drift import band_counts, psi
+from scorecard.watch.evaluate import discrimination
 
 CHAMPION_DIR = Path("models/champion")
 CARD_FILE = "scorecard.json"
@@ -172,7 +173,7 @@ class Comparison:
     rows : int
         Applicants scored.
     challenger, champion : dict
-        :func:`scorecard.evaluate.discrimination` of each card plus its ``model_version``
+        :func:`scorecard.watch.evaluate.discrimination` of each card plus its ``model_version``
         (``champion`` is None without a champion, or when it could not be scored).
     score_psi : float or None
         PSI of the challenger's score distribution against the champion's.
@@ -195,7 +196,7 @@ def card_metrics(card: Card, applicants: pd.DataFrame) -> tuple[dict, pd.Series]
 
     The probability behind the Brier score comes from the card's own scaling.
     """
-    from scorecard.model import Scaling
+    from scorecard.build.model import Scaling
 
     scaling = card.document["scaling"]
     score = card.score(applicants)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from scorecard.config import EnvironmentSpec, SourceSpec
-from scorecard.data import read_text_table, resolve, verify_checksum
+from scorecard.build.data import read_text_table, resolve, verify_checksum
 from scorecard.errors import DataValidationError
 
 KEY, PERIOD = "key", "period"

@@ -4,11 +4,11 @@ Builds one self-contained block of HTML: a form with one input per card feature 
 card's categories for a categorical feature, a number input with the schema's valid range for a
 numeric one) plus the fields the business rules read, and an output area. The card, the rules
 and the scorer (``reports/scorer.js``, plain JavaScript that mirrors :mod:`scorecard.card` and
-:mod:`scorecard.rules`) are embedded in the page when it is rendered, so the page computes the
+:mod:`scorecard.card.rules`) are embedded in the page when it is rendered, so the page computes the
 score, band, decision and reason codes in the browser with no server and nothing fetched: it
 works served and opened from disk alike.
 
-The rules are those params.yaml names (``rules.path``, :func:`scorecard.rules.rules_for`). With
+The rules are those params.yaml names (``rules.path``, :func:`scorecard.card.rules.rules_for`). With
 ``rules.path: null`` the page embeds no rules (JSON ``null``) and shows the score, reasons and
 points only, saying that no business rules are configured. Amounts are in the card's currency
 (``created_from.dataset.currency``); a card that names none gets no currency word.
@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from scorecard.card import bin_label
-from scorecard.rules import NO_RULES
+from scorecard.card.rules import NO_RULES
 
 #: Ids of the page's embedded JSON blocks (read by reports/calculator.js).
 CARD_ID = "calc-card"
@@ -344,7 +344,7 @@ def page_html(card: Mapping, rules: Mapping | None, field_list: list[dict], appl
     rules : Mapping or None
         The business rules document, embedded as it is; None (no business rules): embedded as
         ``null``, and the page shows no band, decision, policy rule or loan limit, only the
-        score, reasons and points and a sentence saying so (:data:`scorecard.rules.NO_RULES`).
+        score, reasons and points and a sentence saying so (:data:`scorecard.card.rules.NO_RULES`).
     field_list : list of dict
         From :func:`fields`.
     applicant : Mapping
@@ -441,7 +441,7 @@ def page_text(card_path: str | Path = "scorecard/scorecard.json", params_path: s
     """
     from scorecard import card as cardlib
     from scorecard.config import load_params
-    from scorecard.rules import rules_for
+    from scorecard.card.rules import rules_for
 
     loaded = cardlib.load(card_path)
     params = load_params(params_path)
@@ -464,27 +464,16 @@ def page_text(card_path: str | Path = "scorecard/scorecard.json", params_path: s
     return "```{=html}\n" + text + "\n```"
 
 
-def show_intro(card_path: str | Path = "scorecard/scorecard.json", params_path: str | Path = "params.yaml",
-               root: str | Path | None = None) -> None:
-    """Display the page's opening paragraph (:func:`intro`) for the rules params.yaml names
-    (``root`` as in :func:`page_text`): read and checked as :func:`show` reads them, so the
-    paragraph never names rules the calculator does not embed."""
+def intro_text(card_path: str | Path = "scorecard/scorecard.json", params_path: str | Path = "params.yaml",
+               root: str | Path | None = None) -> str:
+    """The page's opening paragraph (:func:`intro`) for the rules params.yaml names (``root`` as
+    in :func:`page_text`): read and checked as :func:`page_text` reads them, so the paragraph
+    never names rules the calculator does not embed."""
     from scorecard import card as cardlib
-    from scorecard import report
+    from scorecard.card.rules import rules_for
     from scorecard.config import load_params
-    from scorecard.rules import rules_for
 
     params = load_params(params_path)
     root = Path(params_path).parent if root is None else Path(root)
     rules = rules_for(params, root=root, card=cardlib.load(card_path))
-    report.md(intro(params.rules.path if rules is not None else None, str(card_path)))
-
-
-def show(card_path: str | Path = "scorecard/scorecard.json", params_path: str | Path = "params.yaml",
-         data_path: str | Path | None = "data/processed/train.parquet", scripts_dir: str | Path = "reports",
-         root: str | Path | None = None) -> None:
-    """Display the calculator in a report page (:func:`page_text`, same parameters): the rules
-    are those params.yaml names (``rules.path``), or none."""
-    from scorecard import report
-
-    report.md(page_text(card_path, params_path, data_path, scripts_dir, root))
+    return intro(params.rules.path if rules is not None else None, str(card_path))

@@ -41,7 +41,7 @@ HEADER_TIMEOUT = 10.0
 BODY_TIMEOUT = 30.0
 KEEP_ALIVE_TIMEOUT = 5.0
 MAX_CONNECTIONS = 200
-log = logging.getLogger("scorecard.service")
+log = logging.getLogger("scorecard.apply.service")
 
 
 @dataclass(frozen=True)

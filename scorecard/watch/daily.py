@@ -1,13 +1,13 @@
 """The daily run: re-train, check drift, decide champion/challenger, write the report.
 
 ``make daily`` (and the GitHub workflow ``.github/workflows/daily.yml``) runs
-``python -m scorecard.daily``, which does, in the project root:
+``python -m scorecard.watch.daily``, which does, in the project root:
 
 1. ``dvc repro``: re-executes every notebook whose inputs changed and builds the challenger
    (``scorecard/scorecard.json``, ``metrics.json``) and the report site;
-2. monitoring (:mod:`scorecard.monitor`): score PSI and feature CSI of the out-of-time
+2. monitoring (:mod:`scorecard.watch.monitor`): score PSI and feature CSI of the out-of-time
    applicants against the card's development sample, overall and by application month;
-3. champion/challenger (:mod:`scorecard.promote`): both cards score the out-of-time
+3. champion/challenger (:mod:`scorecard.watch.promote`): both cards score the out-of-time
    applicants; the challenger replaces ``models/champion/`` only if the rules of
    ``params.yaml`` (``promotion``) allow it;
 4. the report, in ``reports/daily/``: ``summary.md`` (metrics with their change against the
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Sequence
 
 from scorecard import card as cardlib
-from scorecard import monitor, promote
+from scorecard.watch import monitor, promote
 from scorecard.config import load_params
 from scorecard.errors import ScorecardError
 
@@ -280,7 +280,7 @@ def _annotate(result: DailyResult) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scorecard.daily", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m scorecard.watch.daily", description=__doc__.split("\n")[0])
     parser.add_argument("--root", default=".", help="project root (default: the current directory)")
     parser.add_argument("--no-repro", dest="repro", action="store_false", help="skip `dvc repro`")
     parser.add_argument("--no-push", dest="push", action="store_false", help="skip `dvc push`")

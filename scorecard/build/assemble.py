@@ -9,11 +9,11 @@ from pathlib import Path
 import pandas as pd
 
 from scorecard import __version__, card as cardlib
-from scorecard.binning import WOE_FILES, load_bins
+from scorecard.build.binning import WOE_FILES, load_bins
 from scorecard.config import Params
-from scorecard.data import ID, TARGET, resolve, sha256_of
-from scorecard.etl import split_summary
-from scorecard.model import FittedModel, Scaling, fit as fit_model, vif_table
+from scorecard.build.data import ID, TARGET, resolve, sha256_of
+from scorecard.build.etl import split_summary
+from scorecard.build.model import FittedModel, Scaling, fit as fit_model, vif_table
 
 MODEL_FILE = "model.json"
 POINTS_FILE = "scorecard_points.csv"

@@ -8,13 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scorecard.build.data import ID, TARGET
 from scorecard.card import Card
 from scorecard.config import Params
-from scorecard.data import ID, TARGET
+from scorecard.watch.drift import band_counts, bin_counts, psi, score_bands
 
-# scikit-learn and scorecard.model (statsmodels) are imported where they are used: the
-# stability helpers (psi, score_bands, band_counts, bin_counts) serve `scorecard monitor`,
-# which should start quickly.
+# scikit-learn and scorecard.build.model (statsmodels) are imported where they are used.
 
 METRICS_FILE = "metrics.json"
 PLOTS_DIR = "reports/plots"
@@ -44,14 +43,6 @@ def discrimination(y: np.ndarray, score: np.ndarray, probability: np.ndarray) ->
     }
 
 
-def score_bands(score: pd.Series, width: int, low: int, high: int) -> pd.Series:
-    """Band of each score: [start, start + width), starting at a multiple of ``width``."""
-    start = int(np.floor(low / width) * width)
-    edges = np.arange(start, high + width + 1, width)
-    labels = [f"{a}-{b - 1}" for a, b in zip(edges[:-1], edges[1:])]
-    return pd.cut(score, edges, right=False, labels=labels)
-
-
 def gains_table(y: pd.Series, score: pd.Series, width: int, low: int, high: int) -> pd.DataFrame:
     """Per score band, worst band first: count, bads, bad rate, cumulative share of bads
     captured and of applicants declined if the cut-off were above the band."""
@@ -73,23 +64,6 @@ def calibration_table(y: np.ndarray, probability: np.ndarray, n_bins: int) -> pd
     frame["bin"] = pd.qcut(frame["p"].rank(method="first"), n_bins, labels=False) + 1
     table = frame.groupby("bin").agg(count=("y", "size"), predicted=("p", "mean"), observed=("y", "mean"))
     return table.round(_DIGITS).reset_index()
-
-
-def psi(expected: np.ndarray, actual: np.ndarray, floor: float = 1e-4) -> float:
-    """Population stability index between two distributions over the same bins."""
-    e = np.maximum(np.asarray(expected, float) / np.sum(expected), floor)
-    a = np.maximum(np.asarray(actual, float) / np.sum(actual), floor)
-    return float(np.sum((a - e) * np.log(a / e)))
-
-
-def band_counts(score: pd.Series, width: int, low: int, high: int) -> np.ndarray:
-    """Applicants per score band (:func:`score_bands`), lowest band first, empty bands included."""
-    return score_bands(score, width, low, high).value_counts(sort=False).to_numpy()
-
-
-def bin_counts(card: Card, ids: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Applicants per bin of each card feature, from :meth:`Card.bin_ids` (every bin included)."""
-    return {f["name"]: np.bincount(ids[f["name"]], minlength=len(f["bins"])) for f in card.features}
 
 
 def stability(card: Card, train: pd.DataFrame, test: pd.DataFrame, width: int,
@@ -122,7 +96,7 @@ def ks_points(y: np.ndarray, score: np.ndarray, sample: str) -> pd.DataFrame:
 
 def evaluate(card: Card, train: pd.DataFrame, test: pd.DataFrame, params: Params) -> dict:
     """Every metric and table of the evaluate stage, as plain data."""
-    from scorecard.model import Scaling
+    from scorecard.build.model import Scaling
 
     scaling = Scaling(params.model.pdo, params.model.base_score, params.model.base_odds)
     low, high = card.document["score_range"]["min"], card.document["score_range"]["max"]
@@ -177,7 +151,7 @@ def metrics_split(params: Params) -> dict:
     >>> metrics_split(load_params("params.yaml"))["train_window"]
     '2007-01-01..2010-12-31'
     """
-    from scorecard.etl import split_summary
+    from scorecard.build.etl import split_summary
 
     record = split_summary(params)
     flat = {k: "..".join(v) if isinstance(v, list) else v for k, v in record.items()}
@@ -190,7 +164,7 @@ def run(params: Params, card: Card, processed_dir: str | Path = "data/processed"
     """The evaluate stage: writes ``metrics.json``, the plot data for ``dvc plots``,
     ``stability_by_month.csv`` and ``performance_by_segment.csv``.
 
-    ``stability_by_month.csv`` is :func:`scorecard.monitor.stability_by_month` of the test
+    ``stability_by_month.csv`` is :func:`scorecard.watch.monitor.stability_by_month` of the test
     sample on ``data.date_column``; with no application date (``data.date_column`` null) it
     holds its header only, ``metrics.json`` says why under ``stability.by_month`` (``"absent:
     <reason>"``) and the result's ``"stability_by_month_absent"`` is the reason (else None).
@@ -200,7 +174,7 @@ def run(params: Params, card: Card, processed_dir: str | Path = "data/processed"
     is declared). A segment column that the processed sample does not carry is read from the
     applicant file: the one ``params`` declare under ``root``, or ``applicants_path``.
     """
-    from scorecard.etl import load_processed
+    from scorecard.build.etl import load_processed
 
     train, test = load_processed(processed_dir)
     result = evaluate(card, train, test, params)
@@ -216,7 +190,7 @@ def run(params: Params, card: Card, processed_dir: str | Path = "data/processed"
     gains.to_csv(plots / "gains.csv", index=False)
     # Score PSI and feature CSI of each month of the test window against the training sample,
     # with the monitoring thresholds' status (what `scorecard monitor --by-month` reports).
-    from scorecard import monitor
+    from scorecard.watch import monitor
 
     width = params.evaluate.band_width
     if absent is None:
@@ -232,7 +206,7 @@ def run(params: Params, card: Card, processed_dir: str | Path = "data/processed"
     needed = [s.column for s in specs if s.column not in test.columns]
     applicants = None
     if needed:
-        from scorecard.data import load_applicants
+        from scorecard.build.data import load_applicants
 
         applicants = load_applicants(params, root=root, path=applicants_path)[[ID, *dict.fromkeys(needed)]]
     segments = performance_by_segment(test[TARGET], card.score(test), segments_of(test, applicants, specs))
@@ -247,10 +221,10 @@ def by_month_absent(params: Params) -> str | None:
     Returns
     -------
     str or None
-        :data:`scorecard.monitor.NO_DATE_REASON` (``"data.date_column is null ..."``) when the
+        :data:`scorecard.watch.monitor.NO_DATE_REASON` (``"data.date_column is null ..."``) when the
         applicant file has no application date; None otherwise.
     """
-    from scorecard.monitor import NO_DATE_REASON
+    from scorecard.watch.monitor import NO_DATE_REASON
 
     return None if params.data.date_column is not None else NO_DATE_REASON
 
@@ -419,7 +393,7 @@ def segments_of(frame: pd.DataFrame, applicants: pd.DataFrame | None, specs) -> 
     Parameters
     ----------
     frame : DataFrame
-        A processed sample, with the applicant id (:data:`scorecard.data.ID`).
+        A processed sample, with the applicant id (:data:`scorecard.build.data.ID`).
     applicants : DataFrame or None
         The applicant file's columns that ``frame`` does not carry (e.g. the state), with the
         applicant id; matched on the id. None when ``frame`` carries every segment column.

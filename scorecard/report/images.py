@@ -1,13 +1,13 @@
 """Static PNG images of the headline figures, for the README and the e-mail report.
 
-The figures are the report's own plotly figures (:mod:`scorecard.plots`), drawn from the
+The figures are the report's own plotly figures (:mod:`scorecard.report.plots`), drawn from the
 numbers the evaluate stage wrote (``metrics.json``, ``reports/plots/*.csv``) and the scores of
 the scorecard stage; kaleido 1.x renders them in a headless Chromium. Debian's
 ``/usr/bin/chromium`` is used unless ``BROWSER_PATH`` (read by kaleido's choreographer) or
 ``SCORECARD_CHROMIUM`` names another; MathJax is switched off so that nothing is fetched from a
 CDN.
 
-Run ``python -m scorecard.images`` (the ``images`` stage of ``dvc.yaml``).
+Run ``python -m scorecard.report.images`` (the ``images`` stage of ``dvc.yaml``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from scorecard import plots
+from scorecard.report import plots
 
 IMAGES_DIR = "reports/images"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -115,7 +115,7 @@ def run(metrics_path: str | Path = "metrics.json", plots_dir: str | Path = "repo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scorecard.images", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m scorecard.report.images", description=__doc__.splitlines()[0])
     parser.add_argument("--metrics", default="metrics.json")
     parser.add_argument("--plots-dir", default="reports/plots")
     parser.add_argument("--processed-dir", default="data/processed")

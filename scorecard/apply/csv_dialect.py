@@ -1,6 +1,6 @@
 """The one CSV dialect the batch engines read, and the one reader that reads it.
 
-Both engines of :mod:`scorecard.batch` (DuckDB and Python) take a CSV's rows from
+Both engines of :mod:`scorecard.apply.batch` (DuckDB and Python) take a CSV's rows from
 :func:`read_batches`, so that no quirk of a file can be read two ways: the engines may differ
 in how they score, never in what they read. This module owns the dialect and its messages; it
 imports only the standard library, numpy, pyarrow and :mod:`scorecard.errors`.
@@ -15,7 +15,7 @@ The dialect (RFC 4180, stated exactly)
   next ``"`` that is not doubled (``""`` stands for one ``"``), may hold commas and line breaks,
   and must be followed by a comma or the end of the line. A ``"`` anywhere else (for example
   after a space, ``1,  "car"``) is refused: the value cannot be read one way for sure.
-  Spaces are part of a value (a number may have spaces around it; see :mod:`scorecard.batch`).
+  Spaces are part of a value (a number may have spaces around it; see :mod:`scorecard.apply.batch`).
 * **Header**: the first line holds the column names. Every row has exactly as many fields as
   the header; a row with more or fewer (a stray comma, a lost quote) is refused.
 * **Empty** means missing: an empty field, quoted (``""``) or not.

@@ -5,7 +5,7 @@ rows, column for column:
 
 ``duckdb`` (default)
     The input file is scanned by an embedded DuckDB (``read_csv``/``read_parquet``), checked
-    with SQL, scored by the card's compact SQL statement (:func:`scorecard.sql.to_sql` with
+    with SQL, scored by the card's compact SQL statement (:func:`scorecard.apply.sql.to_sql` with
     ``compact=True``) and written with ``COPY ... TO``. Nothing passes through pandas, so ten
     million rows stream in the memory DuckDB is given (``memory_limit``; it spills to a
     temporary folder beside the output when a step needs more). The input is read at most
@@ -50,7 +50,7 @@ What a run guarantees
 
 How values are read
 -------------------
-* **CSV**: the dialect of :mod:`scorecard.csv_dialect` (RFC 4180 stated exactly), read by its
+* **CSV**: the dialect of :mod:`scorecard.apply.csv_dialect` (RFC 4180 stated exactly), read by its
   one reader for every engine: no quirk of a file can be read two ways. Every cell is text;
   only an empty cell is missing (``NA``, ``null`` or ``NaN`` are text, so in a numeric column
   they are rejected). A number is written as ``[+-]digits[.digits][e[+-]digits]`` with
@@ -101,11 +101,11 @@ import numpy as np
 import pandas as pd
 
 from scorecard import card as cardlib
-from scorecard import csv_dialect
+from scorecard.apply import csv_dialect
 from scorecard.errors import CardError, DataValidationError, ScorecardError
 
 ENGINES = ("duckdb", "python", "spark")
-DEFAULT_CARD = Path(__file__).with_name("scorecard.json")
+DEFAULT_CARD = Path(__file__).resolve().parent.parent / "scorecard.json"
 DEFAULT_ID = "applicant_id"
 DEFAULT_MEMORY_LIMIT = "1GB"
 #: A number as text: optional spaces, sign, digits with an optional point, optional exponent.
@@ -663,7 +663,7 @@ def _csv_options(fmt: FileFormat) -> str:
 
 def _read_csv_sql(path: Path, fmt: FileFormat, columns: dict[str, str]) -> str:
     """DuckDB's reader, for the files the engines wrote themselves (never a user's input:
-    those are read by :mod:`scorecard.csv_dialect`)."""
+    those are read by :mod:`scorecard.apply.csv_dialect`)."""
     struct = ", ".join(f"{_lit(name)}: {_lit(sql_type)}" for name, sql_type in columns.items())
     return f"read_csv({_lit(duckdb_path(path))}, columns = {{{struct}}}, {_csv_options(fmt)})"
 
@@ -684,7 +684,7 @@ def _copy_options(fmt: FileFormat) -> str:
 def _output_types(plan: Plan) -> dict[str, str]:
     """The DuckDB type of each output column after the id: 64-bit integers; the reason codes,
     texts and the unseen flag as the compact statement types them (ENUM: written as text)."""
-    from scorecard.sql import compact_types
+    from scorecard.apply.sql import compact_types
 
     text = compact_types(plan.card, plan.n_reasons)
     return {c: "BIGINT" if c in plan.integer_columns else text.get(c, "VARCHAR") for c in plan.output_columns[1:]}
@@ -828,7 +828,7 @@ def _count_rows(con, plan: Plan, path: Path, fmt: FileFormat) -> int:
 # -- the DuckDB engine ------------------------------------------------------------------------
 def _source_sql(plan: Plan) -> str:
     """A Parquet input as a DuckDB relation: ``sc_line`` then the required columns, in file
-    order. (A CSV input is read by :mod:`scorecard.csv_dialect` into ``sc_table``.)"""
+    order. (A CSV input is read by :mod:`scorecard.apply.csv_dialect` into ``sc_table``.)"""
     reader = _read_parquet_sql(plan.source.path, "file_row_number = true")
     cols = ", ".join(_q(c) for c in dict.fromkeys(plan.required))
     return f"SELECT file_row_number + 1 AS sc_line, {cols} FROM {reader}"
@@ -836,7 +836,7 @@ def _source_sql(plan: Plan) -> str:
 
 def csv_batches(plan: Plan):
     """A CSV input's rows as pyarrow record batches, read by the engines' one reader
-    (:func:`scorecard.csv_dialect.read_batches`): ``sc_line`` then the required columns as text
+    (:func:`scorecard.apply.csv_dialect.read_batches`): ``sc_line`` then the required columns as text
     (an empty field is null). Returns the schema and the batches; an interrupted run stops at
     the next batch."""
     import pyarrow as pa
@@ -1000,7 +1000,7 @@ def _score_duckdb(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt
     """Check and score with DuckDB; return rows in, rejects per kind and the open connection.
 
     Passes over the input (Parquet reads only the columns each one needs; a CSV is read once,
-    by :mod:`scorecard.csv_dialect`, into a temporary table that spills beyond the memory
+    by :mod:`scorecard.apply.csv_dialect`, into a temporary table that spills beyond the memory
     limit):
 
     1. ids: duplicates (a bitmap of an integer id column's range, else a hash aggregate,
@@ -1012,7 +1012,7 @@ def _score_duckdb(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt
     3. rejects: only when the scoring wrote fewer rows than came in (or ids repeat), the
        rejected rows, whose reasons :func:`_python_problems` words as for the Python engine.
     """
-    from scorecard import sql as sqllib
+    from scorecard.apply import sql as sqllib
 
     spill.mkdir(parents=True, exist_ok=True)
     # Insertion order preserved: the output streams in input order.
@@ -1330,7 +1330,7 @@ def score_file(input_path: str | Path, output_path: str | Path, *,
     engine
         ``"duckdb"`` (default; streams any size), ``"python"`` (pandas and
         :meth:`Card.apply`; the reference, for small files) or ``"spark"`` (the card's Spark
-        SQL on a Spark session: :mod:`scorecard.spark`).
+        SQL on a Spark session: :mod:`scorecard.apply.spark`).
     id_column
         The column identifying each applicant; copied to the output and the rejects.
     n_reasons
@@ -1396,7 +1396,7 @@ def score_file(input_path: str | Path, output_path: str | Path, *,
         if engine == "spark":
             from functools import partial
 
-            from scorecard.spark import _score_spark
+            from scorecard.apply.spark import _score_spark
 
             run = partial(_score_spark, master=master)
         else:

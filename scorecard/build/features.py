@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from scorecard.config import DerivedSpec, KeywordGroup, Params, SplitSpec
-from scorecard.data import ID, INDETERMINATE, POLICY_FLAG, TARGET
+from scorecard.build.data import ID, INDETERMINATE, POLICY_FLAG, TARGET
 from scorecard.errors import DataValidationError
 
 #: Column added by :func:`split` naming the sample of each row.

@@ -20,7 +20,7 @@ score, points, reasons, unseen_categories, model_version), and the fields only t
 are null or empty: ``band``, ``decision``, ``score_decision``, ``policy_rule``,
 ``max_loan_amount`` and ``rules_version`` null, ``policy_rules_fired`` []. The request then
 takes no rules inputs (a field only the rules declared is refused as unknown), ``GET /rules``
-answers 404 with :data:`~scorecard.rules.NO_RULES_APPLIED`, and ``GET /health`` reports
+answers 404 with :data:`~scorecard.card.rules.NO_RULES_APPLIED`, and ``GET /health`` reports
 ``rules_version`` null.
 
 An applicant is checked by a pydantic model built from the card: one key per card feature, a
@@ -47,10 +47,10 @@ Slow clients: ``scorecard serve`` closes a connection whose request headers are 
 within 10 s (``--header-timeout``) or whose body is not complete within 30 s of its headers
 (``--body-timeout``), answering 408 when it can; an idle kept-alive connection after 5 s
 (``--keep-alive-timeout``); a request beyond 200 connections at once (``--max-connections``)
-gets a 503. See :mod:`scorecard.connections`; ``GET /health`` reports them under
+gets a 503. See :mod:`scorecard.apply.connections`; ``GET /health`` reports them under
 ``connections``.
 
-Run it with ``python -m scorecard.service --port 8000`` (127.0.0.1 unless ``--host`` says
+Run it with ``scorecard serve --port 8000`` (or ``python -m scorecard.cli serve``; 127.0.0.1 unless ``--host`` says
 otherwise).
 """
 
@@ -60,7 +60,6 @@ import json
 import logging
 import os
 import re
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -75,15 +74,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from scorecard import __version__
-from scorecard.application import ApplicationForm, NonFiniteFeatureError
+from scorecard.apply.application import ApplicationForm, NonFiniteFeatureError
 from scorecard.card import UNSEEN_FLAG, Card, load
 from scorecard.config import load_params
-from scorecard.connections import (BODY_TIMEOUT, HEADER_TIMEOUT, KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS,
+from scorecard.apply.connections import (BODY_TIMEOUT, HEADER_TIMEOUT, KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS,
                                    ConnectionLimits)
 from scorecard.errors import DataValidationError, ScorecardError
-from scorecard.rules import DEFAULT_RULES, NO_RULES_APPLIED, PROJECT_ROOT, check_against_card, check_fit, load_rules
+from scorecard.card.rules import DEFAULT_RULES, NO_RULES_APPLIED, PROJECT_ROOT, check_against_card, check_fit, load_rules
 
-DEFAULT_CARD = Path(__file__).resolve().parent / "scorecard.json"
+DEFAULT_CARD = Path(__file__).resolve().parent.parent / "scorecard.json"
 DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
 MAX_APPLICANTS = 1000
 MAX_BODY_BYTES = 1_000_000
@@ -97,7 +96,7 @@ CORS_METHODS = ("GET", "POST")         # what an allowed origin may send (prefli
 CORS_HEADERS = ("Content-Type",)       # request headers an allowed origin may set
 CORS_MAX_AGE = 600                     # seconds a browser may cache a preflight answer
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
-log = logging.getLogger("scorecard.service")
+log = logging.getLogger("scorecard.apply.service")
 
 
 # -- response models (documentation and the shape of every answer) ---------------------------
@@ -363,7 +362,7 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path | No
 
     ``params_path`` (the card's params.yaml) enables ``POST /score/application``: declared
     application fields in, features derived and environment joined by the service; the rules
-    are then checked against the params as well (:func:`scorecard.rules.check_fit`: fields
+    are then checked against the params as well (:func:`scorecard.card.rules.check_fit`: fields
     the data have, the same dataset). None serves ``POST /score`` only.
 
     ``connection_limits`` are the timeouts and connection limit the server enforces
@@ -374,7 +373,7 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path | No
     ------
     ScorecardError
         :class:`~scorecard.errors.CardError` for a bad card,
-        :class:`~scorecard.rules.RulesError` for bad rules, :class:`~scorecard.errors.RulesMismatchError`
+        :class:`~scorecard.card.rules.RulesError` for bad rules, :class:`~scorecard.errors.RulesMismatchError`
         for rules that contradict the card or were written for other data than the params,
         :class:`~scorecard.errors.ConfigError` for params that cannot compute the card's
         features, or a bad CORS origin.
@@ -634,7 +633,7 @@ def serve(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path | None = 
     ``rules_path`` None serves no business rules (scores and reason codes only).
     ``cors_origins`` None reads ``$SCORECARD_CORS_ORIGINS`` (comma-separated; none when unset).
     ``header_timeout``, ``body_timeout``, ``keep_alive_timeout`` (seconds) and
-    ``max_connections``: see :mod:`scorecard.connections`.
+    ``max_connections``: see :mod:`scorecard.apply.connections`.
 
     Raises
     ------
@@ -654,14 +653,3 @@ def serve(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path | None = 
     import uvicorn
 
     uvicorn.run(app, host=host, port=port, log_level=log_level, **limits.uvicorn_options())
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m scorecard.service ...`` is ``scorecard serve ...``."""
-    from scorecard.cli import app
-
-    app(["serve", *(sys.argv[1:] if argv is None else argv)], prog_name="python -m scorecard.service")
-
-
-if __name__ == "__main__":
-    main()

@@ -13,7 +13,7 @@ import pandas as pd
 import yaml
 
 from scorecard.config import Params
-from scorecard.data import TARGET, resolve
+from scorecard.build.data import TARGET, resolve
 from scorecard.errors import ConfigError
 
 _OVERRIDE_KEYS = {"user_splits", "fixed", "monotonic_trend", "min_bin_size", "reason"}
@@ -249,8 +249,8 @@ WOE_FILES = {"train": "woe_train.parquet", "test": "woe_test.parquet"}
 def run(params: Params, root: str | Path = ".", processed_dir: str | Path = "data/processed") -> Binning:
     """The binning stage: fit on train, write the bins of every candidate feature
     (``bins.json``) and the WoE of the selected features for train and test."""
-    from scorecard.data import ID
-    from scorecard.etl import load_processed
+    from scorecard.build.data import ID
+    from scorecard.build.etl import load_processed
 
     out = Path(processed_dir)
     train, test = load_processed(out)

@@ -10,13 +10,13 @@ from pathlib import Path
 import pandas as pd
 
 from scorecard.config import Params
-from scorecard.data import IGNORED_COLUMNS, POLICY_FLAG, TARGET, load_applicants
-from scorecard.environment import join_environment
-from scorecard.features import SAMPLE, add_derived, model_frame, split
-from scorecard.rules import rules_for
+from scorecard.build.data import IGNORED_COLUMNS, POLICY_FLAG, TARGET, load_applicants
+from scorecard.build.environment import join_environment
+from scorecard.build.features import SAMPLE, add_derived, model_frame, split
+from scorecard.card.rules import rules_for
 
 TRAIN_FILE, TEST_FILE, SUMMARY_FILE = "train.parquet", "test.parquet", "etl_summary.json"
-log = logging.getLogger("scorecard.etl")
+log = logging.getLogger("scorecard.build.etl")
 
 
 @dataclass
@@ -80,7 +80,7 @@ def run(params: Params, root: str | Path = ".", out_dir: str | Path | None = Non
     summary under ``columns_ignored`` (and logged).
 
     First, before any data are read, the business rules params.yaml names (``rules.path``) are
-    checked against these parameters (:func:`scorecard.rules.rules_for`): rules that read
+    checked against these parameters (:func:`scorecard.card.rules.rules_for`): rules that read
     fields this applicant file does not have, or that were written for another dataset, stop
     the run here with a message naming the rules file, the rule and the field, not at the
     explain stage hours later.

@@ -1,4 +1,8 @@
-"""Display helpers for the report notebooks and pages.
+"""The report site's helpers: what the notebooks and pages display and say (here), the figures
+(:mod:`scorecard.report.plots`) and their static images for the README and the e-mail
+(:mod:`scorecard.report.images`).
+
+May import: every layer below it (foundation, card, build, apply, watch); never the command line.
 
 Quarto adds require.js and jQuery from a CDN as soon as a cell output carries ``text/html``
 or ``application/javascript``. These helpers emit Markdown only: tables as Markdown tables,
@@ -292,7 +296,7 @@ def intended_use(card: dict, params) -> str:
 def rules_sentence(params, root=".") -> str:
     """What turns the score into a decision: the business rules params.yaml names (``rules.path``),
     with their version and cut-offs, or that none are configured."""
-    from scorecard.rules import NO_RULES, rules_for
+    from scorecard.card.rules import NO_RULES, rules_for
 
     rules = rules_for(params, root=root)
     if rules is None:
@@ -332,7 +336,7 @@ def input_files(params, root=".") -> pd.DataFrame:
     """
     from pathlib import Path
 
-    from scorecard.data import sha256_of
+    from scorecard.build.data import sha256_of
 
     entries = [("applicants", params.data.applicants, "applicants and their outcome")]
     entries += [(f"environment: {name}", spec, spec.description)
@@ -512,7 +516,7 @@ def known_weaknesses(card: dict, metrics: dict, etl_summary: dict, segments: pd.
     card, metrics, etl_summary : dict
         ``scorecard.json``, ``metrics.json``, ``etl_summary.json``.
     segments : DataFrame
-        ``performance_by_segment.csv`` (:func:`scorecard.evaluate.performance_by_segment`).
+        ``performance_by_segment.csv`` (:func:`scorecard.watch.evaluate.performance_by_segment`).
     train : DataFrame
         The training sample (the range of the data the card has seen).
     csi_warn : float
@@ -645,7 +649,7 @@ def benchmark_identity(params, root=".") -> dict:
         ``params_digest`` (:meth:`Params.digest`), ``applicants_path`` and ``applicants_sha256``
         (of the file itself; the declared ``data.applicants.sha256`` when the file is absent).
     """
-    from scorecard.data import resolve, sha256_of
+    from scorecard.build.data import resolve, sha256_of
 
     path = resolve(params.data.applicants.path, root)
     sha = sha256_of(path) if path.is_file() else params.data.applicants.sha256
