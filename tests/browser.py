@@ -9,6 +9,7 @@ import os
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 CHROMIUM = os.environ.get("SCORECARD_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -56,3 +57,57 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+# -- what a page did, for the site and calculator tests ----------------------------------------
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+VIEWPORT = {"width": 1280, "height": 900}  # wide enough for the expanded navbar (Bootstrap lg)
+
+
+def _is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about"):
+        return True
+    if parts.scheme in ("http", "https", "ws", "wss"):
+        return parts.hostname in LOCAL_HOSTS
+    return False  # file:// is checked separately; anything else is unexpected
+
+
+def _is_favicon(url: str) -> bool:
+    return urlsplit(url).path.endswith("/favicon.ico")
+
+
+class _PageLog:
+    """Everything a page did: requests, failed requests, error responses, console, page errors."""
+
+    def __init__(self, page) -> None:
+        self.requests: list[str] = []
+        self.failed: list[str] = []
+        self.bad_status: list[str] = []
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("requestfailed", lambda r: self.failed.append(f"{r.url} ({r.failure})"))
+        page.on("response", lambda r: r.status >= 400 and self.bad_status.append(f"{r.status} {r.url}"))
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+
+    def problems(self) -> dict[str, list[str]]:
+        """What went wrong, by kind: requests off the machine, failed requests (a missing
+        favicon.ico excepted), console errors, page errors."""
+        found = {
+            "requests off the machine": [url for url in self.requests if not _is_local(url)],
+            "failed requests": [f for f in self.failed + self.bad_status if "/favicon.ico" not in f],
+            "console errors": self.console_errors,
+            "page errors": self.page_errors,
+        }
+        return {kind: items for kind, items in found.items() if items}
+
+    def _console(self, msg) -> None:
+        if msg.type != "error":
+            return
+        url = (msg.location or {}).get("url", "")
+        if _is_favicon(url) or ("favicon.ico" in msg.text):
+            return
+        self.console_errors.append(f"{msg.text} [at {url or '?'}]")

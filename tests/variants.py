@@ -47,6 +47,25 @@ FOREIGN_WORDS = ["LendingClub", "Lending Club", "United States", "USD", "charged
                  "Bureau of Labor Statistics", "Census Bureau", "addr_state", "loan_status", "issue_d"]
 
 
+def without_date_and_state(raw, split=None):
+    """params for a file with no application date, no state column and no environment source,
+    whose target says 'bad' / 'good'."""
+    data = raw["data"]
+    for column in ("issue_d", "addr_state"):
+        del data["columns"][column]
+    data.update(date_column=None, state_column=None,
+                target={"column": "loan_status", "bad": ["bad"], "good": ["good"]})
+    raw["environment"] = {"join_key": None, "sources": {}}
+    for name in ("credit_history_months", "income_to_state_median"):
+        del raw["features"]["derived"][name]
+    raw["features"]["model_features"] = [f for f in raw["features"]["model_features"] if f not in NEEDS_DATE_OR_STATE]
+    raw["binning"]["monotonic_trend_by_feature"].pop("income_to_state_median")
+    evaluate = raw.setdefault("evaluate", {})
+    evaluate["segments"] = [s for s in evaluate.get("segments", []) if s["column"] != "addr_state"]
+    raw["split"] = split or {"method": "stratified", "test_share": 0.2, "seed": 7}
+    return raw
+
+
 def _renamed(node, names):
     if isinstance(node, dict):
         return {names.get(k, k): _renamed(v, names) for k, v in node.items()}

@@ -43,7 +43,7 @@ A local session needs a Java runtime, 17 or 21 (``scripts/setup.sh`` installs De
 set-up), then ``java`` on the ``PATH``, then ``/usr/lib/jvm``.
 
 How values are read: as in the other engines (see :mod:`scorecard.apply.batch` and
-:mod:`scorecard.apply.csv_dialect`); ``tests/test_odd_files.py`` checks that Spark writes the Python
+:mod:`scorecard.apply.csv_dialect`); ``tests/apply/test_odd_files.py`` checks that Spark writes the Python
 engine's bytes, or refuses with its message, on 40 generated odd files. Parquet files are
 split across tasks.
 """

@@ -168,7 +168,7 @@ TERM_EXTRAS = {  # values the term column gets on top of the sample's, per colum
 def edge_rows(card: cardlib.Card, test_set: pd.DataFrame, term_type: str) -> dict[str, list]:
     """:func:`constructed` rows with the term column as text or as numbers of ``term_type``
     (the probes that only make sense as text dropped, :data:`TERM_EXTRAS` added). Also used by
-    tests/test_spark.py."""
+    tests/apply/test_spark.py."""
     columns = constructed(card, test_set.sample(300, random_state=0))
     _, _, convert = TERMS[term_type]
     if term_type != "text":

@@ -3,7 +3,7 @@ the report and monitoring for a file with no application date (data.date_column 
 
 The real-data tests pin what the LendingClub params.yaml gives (the three segmentations the
 report has always shown); the no-date tests run the pipeline on 2,000 real loans reshaped as
-another lender's file (tests/test_split_target.py ``without_date_and_state``).
+another lender's file (``variants.without_date_and_state``).
 """
 
 import copy
@@ -27,7 +27,7 @@ from scorecard.config import SegmentSpec, parse_params
 from scorecard.build.data import ID, TARGET, load_applicants
 from scorecard.errors import ConfigError
 from scorecard.pipeline import run_all
-from test_split_target import CHARGED_OFF, without_date_and_state
+from variants import CHARGED_OFF, without_date_and_state
 
 DOC = ROOT / "reports/model_documentation.qmd"
 

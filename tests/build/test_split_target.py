@@ -13,32 +13,13 @@ import pytest
 import yaml
 
 from conftest import ROOT, sample_rows, write_csv
-from variants import CHARGED_OFF, NEEDS_DATE_OR_STATE
+from variants import CHARGED_OFF, without_date_and_state
 from scorecard.build import etl
 from scorecard.config import parse_params
 from scorecard.build.data import INDETERMINATE, TARGET, validate_applicants
 from scorecard.errors import ConfigError, DataValidationError
 
 POLICY = {"Does not meet the credit policy. Status:Charged Off", "Does not meet the credit policy. Status:Fully Paid"}
-
-
-def without_date_and_state(raw, split=None):
-    """params for a file with no application date, no state column and no environment source,
-    whose target says 'bad' / 'good'."""
-    data = raw["data"]
-    for column in ("issue_d", "addr_state"):
-        del data["columns"][column]
-    data.update(date_column=None, state_column=None,
-                target={"column": "loan_status", "bad": ["bad"], "good": ["good"]})
-    raw["environment"] = {"join_key": None, "sources": {}}
-    for name in ("credit_history_months", "income_to_state_median"):
-        del raw["features"]["derived"][name]
-    raw["features"]["model_features"] = [f for f in raw["features"]["model_features"] if f not in NEEDS_DATE_OR_STATE]
-    raw["binning"]["monotonic_trend_by_feature"].pop("income_to_state_median")
-    evaluate = raw.setdefault("evaluate", {})
-    evaluate["segments"] = [s for s in evaluate.get("segments", []) if s["column"] != "addr_state"]
-    raw["split"] = split or {"method": "stratified", "test_share": 0.2, "seed": 7}
-    return raw
 
 
 @pytest.fixture(scope="module")

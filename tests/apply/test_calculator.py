@@ -35,15 +35,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from browser import chromium, static_server
-from test_site import SCREENSHOTS, VIEWPORT, _PageLog
+from browser import SCREENSHOTS, VIEWPORT, _PageLog, chromium, static_server
 from test_sql import categorical_probes, numeric_probes
 
 from scorecard.apply import calculator
 from scorecard import card as cardlib
 from scorecard.card.rules import load_rules
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCORER_JS = ROOT / "reports" / "scorer.js"
 PAGE = "reports/calculator.html"
 N_ROWS = 200
@@ -79,7 +78,7 @@ def _sample(test_set: pd.DataFrame, names: list[str], n: int = N_ROWS) -> list[d
 
 def _constructed(card, rules, template: dict) -> list[dict]:
     """Rows built on purpose: every edge and the doubles either side of it, special values,
-    extremes, NaN and NULL of each numeric feature (tests/test_sql.py's probes), every listed,
+    extremes, NaN and NULL of each numeric feature (tests/apply/test_sql.py's probes), every listed,
     missing and unseen category, and each policy rule's threshold, either side of it and missing."""
     rows = [{name: None for name in template}]
     for feature in card.features:

@@ -23,7 +23,7 @@ import yaml
 
 from browser import chromium, static_server
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 VENDOR = ROOT / "reports" / "vendor" / "vega"
 TEMPLATE = VENDOR / "dvc_plots_template.html"

@@ -1,6 +1,6 @@
 """The Spark engine (scorecard.apply.spark, `scorecard score --engine spark`) and the card's Spark SQL
 run by Spark: the statement gives exactly what Card.apply gives on every row of the real test
-set and on the rows tests/test_sql.py builds on every edge, NULL, NaN, special value and unseen
+set and on the rows tests/apply/test_sql.py builds on every edge, NULL, NaN, special value and unseen
 category; the engine writes what the DuckDB engine writes, rejects included; a missing Java
 stops it with one line saying what to install.
 

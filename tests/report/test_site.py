@@ -18,12 +18,9 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 
-from browser import chromium, static_server
+from browser import SCREENSHOTS, VIEWPORT, _PageLog, chromium, static_server
 
-ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-VIEWPORT = {"width": 1280, "height": 900}  # wide enough for the expanded navbar (Bootstrap lg)
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_MS = 30_000
 
 # Whole module: every test needs the built site (`dvc repro`), and all but one a browser.
@@ -115,19 +112,6 @@ def _external_resources(html: str) -> list[str]:
     return found
 
 
-def _is_local(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme in ("data", "blob", "about"):
-        return True
-    if parts.scheme in ("http", "https", "ws", "wss"):
-        return parts.hostname in LOCAL_HOSTS
-    return False  # file:// is checked separately; anything else is unexpected
-
-
-def _is_favicon(url: str) -> bool:
-    return urlsplit(url).path.endswith("/favicon.ico")
-
-
 def _site_path(url: str) -> str:
     """The site page a served URL shows: '/' and '/x/' stand for their index.html (Quarto's
     navbar script drops 'index.html' from links when the site is served)."""
@@ -184,41 +168,6 @@ def _check_figures(page, expected: int, wait: bool = True) -> list[dict]:
                                       and f["shapes"] > 0 and f["traces"] > 0)]
     assert not bad, f"plotly figure(s) not drawn (no non-empty .main-svg): {bad}"
     return figures
-
-
-class _PageLog:
-    """Everything a page did: requests, failed requests, error responses, console, page errors."""
-
-    def __init__(self, page) -> None:
-        self.requests: list[str] = []
-        self.failed: list[str] = []
-        self.bad_status: list[str] = []
-        self.console_errors: list[str] = []
-        self.page_errors: list[str] = []
-        page.on("request", lambda r: self.requests.append(r.url))
-        page.on("requestfailed", lambda r: self.failed.append(f"{r.url} ({r.failure})"))
-        page.on("response", lambda r: r.status >= 400 and self.bad_status.append(f"{r.status} {r.url}"))
-        page.on("console", self._console)
-        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
-
-    def problems(self) -> dict[str, list[str]]:
-        """What went wrong, by kind: requests off the machine, failed requests (a missing
-        favicon.ico excepted), console errors, page errors."""
-        found = {
-            "requests off the machine": [url for url in self.requests if not _is_local(url)],
-            "failed requests": [f for f in self.failed + self.bad_status if "/favicon.ico" not in f],
-            "console errors": self.console_errors,
-            "page errors": self.page_errors,
-        }
-        return {kind: items for kind, items in found.items() if items}
-
-    def _console(self, msg) -> None:
-        if msg.type != "error":
-            return
-        url = (msg.location or {}).get("url", "")
-        if _is_favicon(url) or ("favicon.ico" in msg.text):
-            return
-        self.console_errors.append(f"{msg.text} [at {url or '?'}]")
 
 
 # ---------------------------------------------------------------------------------------------
