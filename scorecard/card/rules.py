@@ -372,7 +372,8 @@ def _params_fields(params) -> tuple[dict[str, str], dict[str, str]]:
     return where, kind
 
 
-def check_fit(rules: Rules | Mapping, params=None, card=None, *, source: str | None = None) -> list[str]:
+def check_fit(rules: Rules | Mapping, params=None, card=None, *, source: str | None = None,
+              request: bool = True) -> list[str]:
     """Check that business rules can be applied to these data and this card.
 
     Used when the pipeline starts (:func:`scorecard.build.etl.run`, with ``params``) and when the
@@ -393,11 +394,17 @@ def check_fit(rules: Rules | Mapping, params=None, card=None, *, source: str | N
     card : Card, optional
         The card whose scores the rules decide on. Its score range (``score_range``) must hold
         both cut-offs and reach every score band; the rules' scaling (``calibrated_on``) must be
-        the card's; every field a rule reads must be a numeric card feature or a field declared
-        under the rules' ``inputs`` (what a request to the service carries); no reason code may
-        be one of the card's; and a dataset the card declares must be the rules'.
+        the card's; with ``request``, every field a rule reads must be a numeric card feature or
+        a field declared under the rules' ``inputs`` (what a request to the service or the
+        calculator's form carries); no reason code may be one of the card's; and a dataset the
+        card declares must be the rules'.
     source : str, optional
         How the rules file is named in messages (default: ``rules.source``, its path).
+    request : bool
+        True (the default): the rules decide on requests that carry the card's features and the
+        rules' inputs (the service, the calculator), so each field a rule reads must be one of
+        them. False: they decide on rows of the applicant file (the explain stage's example
+        applicants), which carry every field of ``params``; the card's features do not limit them.
 
     Returns
     -------
@@ -466,6 +473,8 @@ def check_fit(rules: Rules | Mapping, params=None, card=None, *, source: str | N
         for i, rule in enumerate(rules.policy_rules):
             if i in refused or rule.field in rules.inputs or types.get(rule.field) == "numeric":
                 pass
+            elif not request and params is not None:
+                pass                 # a field of the applicant file (checked above), read from its rows
             elif rule.field in types:
                 problems.append(f"{_rule_name(doc, i)}: field '{rule.field}' is a categorical feature of the card; "
                                 "policy rules compare numbers")
@@ -485,13 +494,15 @@ def check_fit(rules: Rules | Mapping, params=None, card=None, *, source: str | N
         if rules.approve_from > highest:
             problems.append(f"cutoffs.approve_from: {rules.approve_from} is above the card's highest possible score "
                             f"{highest}: no applicant would be approved")
+        # The bands tile the whole score line (parse_rules), so every score of the card has a band;
+        # a band no score of this card reaches is worth a look, not a refusal.
         for i, band in enumerate(rules.bands):
             if band.min_score is not None and band.min_score > highest:
-                problems.append(f"{_band_name(doc, i)}: min_score {band.min_score} is above the card's highest "
+                warnings.append(f"{_band_name(doc, i)}: min_score {band.min_score} is above the card's highest "
                                 f"possible score {highest}: no applicant can reach the band (the card scores "
                                 f"{lowest} to {highest})")
             elif band.upper is not None and band.upper <= lowest:
-                problems.append(f"{_band_name(doc, i)}: the band ends at {band.upper}, at or below the card's lowest "
+                warnings.append(f"{_band_name(doc, i)}: the band ends at {band.upper}, at or below the card's lowest "
                                 f"possible score {lowest}: no applicant can fall in it (the card scores {lowest} to "
                                 f"{highest})")
 
@@ -553,7 +564,7 @@ def rules_path(params, root: str | Path = ".") -> Path | None:
     return Path(root) / spec.path
 
 
-def rules_for(params, root: str | Path = ".", card=None) -> Rules | None:
+def rules_for(params, root: str | Path = ".", card=None, *, request: bool = True) -> Rules | None:
     """The business rules params.yaml names, read and checked against the params (and the card).
 
     Parameters
@@ -564,6 +575,8 @@ def rules_for(params, root: str | Path = ".", card=None) -> Rules | None:
         The project root.
     card : Card, optional
         The card whose scores the rules decide on (see :func:`check_fit`).
+    request : bool
+        As in :func:`check_fit`: False when the rules decide on rows of the applicant file.
 
     Returns
     -------
@@ -585,6 +598,6 @@ def rules_for(params, root: str | Path = ".", card=None) -> Rules | None:
                                  "set rules.path to a rules file, or rules.path: null (no business rules: scores "
                                  "and reason codes only)")
     rules = load_rules(path, source=named)
-    for warning in check_fit(rules, params, card):
+    for warning in check_fit(rules, params, card, request=request):
         log.warning(warning)
     return rules

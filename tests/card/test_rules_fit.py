@@ -117,8 +117,16 @@ def test_cut_offs_and_bands_outside_the_cards_score_range(rules_document, card):
         check_fit(parse_rules(document, source="rules.json"), card=card)
     message = str(caught.value)
     assert "rules.json: cutoffs.approve_from: 620 is above the card's highest possible score 600" in message
-    assert "min_score 640 is above the card's highest possible score 600: no applicant can reach the band" in message
     assert "decline_below" not in message      # 610 > 392: someone is declined
+    assert "min_score" not in message          # unreachable bands warn (below), they do not refuse
+
+
+def test_a_band_no_score_reaches_is_a_warning(rules_document, card):
+    document = copy.deepcopy(rules_document)
+    document["score_bands"][-1]["min_score"] = 640      # band A above the card's highest score 600
+    warnings = check_fit(parse_rules(document, source="rules.json"), card=card)
+    assert any("score_bands[5] 'A': min_score 640 is above the card's highest possible score 600: no applicant "
+               "can reach the band (the card scores 392 to 600)" in w for w in warnings), warnings
 
 
 def test_a_rule_on_a_categorical_field_is_refused(rules_document, params):
@@ -140,3 +148,20 @@ def test_rules_of_another_dataset_do_not_fit_the_card(rules_document, card):
 def test_the_mexican_template_names_no_rules():
     raw = yaml.safe_load((ROOT / "examples/mexico/params.yaml").read_text(encoding="utf-8"))
     assert raw["rules"] == {"path": None}
+
+
+def test_fields_the_card_lacks_refuse_requests_but_not_rows_of_the_file(card, params):
+    """A card without dti and loan_to_income (a card fitted on a small sample, say): the service
+    and the calculator could not carry those fields, the explain stage reads them from its rows."""
+    from types import SimpleNamespace
+
+    kept = [f for f in card.features if f["name"] not in ("dti", "loan_to_income")]
+    smaller = SimpleNamespace(features=kept, version="small0000000card", document=card.document)
+    rules = rules_for(params, root=ROOT)
+    with pytest.raises(RulesMismatchError) as caught:
+        check_fit(rules, params, smaller)
+    problems = [line.strip() for line in str(caught.value).splitlines() if "field '" in line]
+    assert [p.split(": ")[1] for p in problems] == ["policy_rules[1] 'max_dti'", "policy_rules[2] 'max_loan_to_income'"]
+    assert "so the request would not carry it" in problems[0]
+    warnings = check_fit(rules, params, smaller, request=False)   # only the calibration warning
+    assert len(warnings) == 1 and "not on small0000000card (same scaling)" in warnings[0]
