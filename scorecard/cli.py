@@ -29,6 +29,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn
 from rich.table import Table
 
 from scorecard.apply import batch
+from scorecard.apply.interrupt import interrupt
 from scorecard.errors import ScorecardError
 
 HELP = """Score loan applicants with the exported credit scorecard (scorecard.json).
@@ -89,7 +90,7 @@ def _stop_cleanly_on_signals():
 
     Python runs signal handlers between bytecodes, which can be many seconds away while
     DuckDB works. So the signal's C-level handler writes to a wakeup pipe (any thread may
-    receive it), a watcher thread reading that pipe calls :func:`scorecard.apply.batch.interrupt`,
+    receive it), a watcher thread reading that pipe calls :func:`scorecard.apply.interrupt.interrupt`,
     and the run raises KeyboardInterrupt from its own code after cleaning up.
     """
     if os.name != "posix" or threading.current_thread() is not threading.main_thread():
@@ -110,7 +111,7 @@ def _stop_cleanly_on_signals():
             if stop_read in ready:
                 return
             if os.read(wake_read, 512):
-                batch.interrupt()
+                interrupt()
 
     watcher = threading.Thread(target=watch, name="scorecard-signals", daemon=True)
     watcher.start()

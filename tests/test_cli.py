@@ -20,7 +20,7 @@ import pytest
 from conftest import plain
 from typer.testing import CliRunner
 
-from scorecard.apply import batch
+from scorecard.apply import batch, duckdb_engine
 from scorecard import card as cardlib
 from scorecard.apply import sql as sqllib
 from scorecard.cli import app
@@ -487,7 +487,7 @@ def test_integer_ids_statistics_and_row_groups(card, test_set, tmp_path, monkeyp
     wide range); the other rows are scored in input order, as Card.apply scores them, by both
     engines alike."""
     if how == "hash":
-        monkeypatch.setattr(batch, "BITMAP_IDS", 1)
+        monkeypatch.setattr(duckdb_engine, "BITMAP_IDS", 1)
     source, bad = parquet_with_problems(test_set, tmp_path / "applicants.parquet")
     for engine in ENGINES:
         score(source, "-o", tmp_path / f"{engine}.csv", "--engine", engine)
@@ -527,7 +527,7 @@ def test_thread_counts_and_row_groups_give_the_same_bytes(card, test_set, tmp_pa
     frame.to_parquet(source, index=False)                       # one row group
     outputs = []
     for threads, copied in ((2, True), (2, False), (1, False)):
-        monkeypatch.setattr(batch, "MATERIALIZE_ROWS", 10**9 if copied else 0)
+        monkeypatch.setattr(duckdb_engine, "MATERIALIZE_ROWS", 10**9 if copied else 0)
         out = tmp_path / f"scores_{threads}_{copied}.parquet"
         batch.score_file(source, out, threads=threads)
         outputs.append(out.read_bytes())

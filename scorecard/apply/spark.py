@@ -1,9 +1,9 @@
 """Score files with Spark: the card's Spark SQL on a local session, a cluster or Spark Connect.
 
-``scorecard score --engine spark`` (:func:`score_file_spark`) keeps the contract of the DuckDB
+``scorecard score --engine spark`` (:func:`scorecard.apply.batch.score_file` with ``engine="spark"``) keeps the contract of the DuckDB
 engine of :mod:`scorecard.apply.batch`: the same inputs (CSV, ``.csv.gz``, Parquet), the same checks
 and rejects (id, line, reason; rows in = scored + rejected), the same output columns and
-values, the same atomic publication and the same :class:`~scorecard.apply.batch.BatchResult`.
+values, the same atomic publication and the same :class:`~scorecard.apply.publish.BatchResult`.
 
 How a run goes
 --------------
@@ -18,7 +18,7 @@ How a run goes
 3. An embedded DuckDB combines the parts into the single output file (valid rows), in input
    order, with the writer the other engines use: a CSV output is the same bytes the DuckDB
    engine writes. The rejected rows' reasons are worded from the input by the same Python
-   code as for the other engines (:func:`scorecard.apply.batch._reject_rows`). Both files are
+   code as for the other engines (:func:`scorecard.apply.duckdb_engine._reject_rows`). Both files are
    renamed into place at the very end (:func:`scorecard.apply.batch.score_file` does the
    publishing and the summary).
 
@@ -66,8 +66,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from scorecard.apply import batch
-from scorecard.apply.batch import BatchError, FileFormat, Plan, ProgressCallback
+from scorecard.apply.duckdb_engine import _close, _connect, _copy_options, csv_batches, duckdb_path, _empty_id_sql, _lit, _output_select, _Poller, _read_parquet_sql, _reject_columns, _reject_rows, _run, _source_sql, typed_features
+from scorecard.apply.inputs import BatchError, FileFormat, _one_line
+from scorecard.apply.interrupt import _ACTIVE, _ACTIVE_LOCK, _check_interrupted, _INTERRUPTED
+from scorecard.apply.plan import EXACT_INTEGER, NUMBER_PATTERN, Plan, ProgressCallback
 from scorecard.errors import DataValidationError
 
 DEFAULT_MASTER = "local[*]"
@@ -92,8 +94,8 @@ SESSION_SQL_CONF = {
     # 8000 bytes of bytecode, so larger generated code would run interpreted (Spark's advice).
     "spark.sql.codegen.hugeMethodLimit": "8000",
 }
-#: A number as text, as :data:`scorecard.apply.batch.NUMBER_PATTERN`, anchored for Java's ``RLIKE``.
-NUMBER_REGEX = r"\A(?:" + batch.NUMBER_PATTERN + r")\z"
+#: A number as text, as :data:`scorecard.apply.plan.NUMBER_PATTERN`, anchored for Java's ``RLIKE``.
+NUMBER_REGEX = r"\A(?:" + NUMBER_PATTERN + r")\z"
 INFINITY = "CAST('Infinity' AS DOUBLE)"
 
 
@@ -320,7 +322,7 @@ def start_session(master: str | None = None, threads: int | None = None,
                                  ) from None
         # SparkContext replaces the SIGINT handler with its own (cancel the jobs, raise
         # KeyboardInterrupt at once, in the middle of a call to the JVM): keep the caller's,
-        # which for the command line stops the run through scorecard.apply.batch.interrupt().
+        # which for the command line stops the run through scorecard.apply.interrupt.interrupt().
         main = threading.current_thread() is threading.main_thread()
         handler = signal.getsignal(signal.SIGINT) if main else None
         try:
@@ -357,18 +359,18 @@ def _spark_message(error: BaseException) -> str:
     head = re.sub(r"^[\w.$]+(Exception|Error): ", "", head)
     causes = re.findall(r"Caused by: [\w.$]+: ([^\n]*)", text)
     message = head if not causes or causes[-1] in head else f"{head}; caused by: {causes[-1]}"
-    return batch._one_line(message)
+    return _one_line(message)
 
 
 def _csv_as_parquet(plan: Plan, folder: Path) -> Path:
-    """A CSV input's rows read by the engines' one reader (:func:`scorecard.apply.batch.csv_batches`:
+    """A CSV input's rows read by the engines' one reader (:func:`scorecard.apply.duckdb_engine.csv_batches`:
     the same refusals, values and line numbers) into ``folder/input.parquet``: ``sc_line`` and
     the required columns as text."""
     import pyarrow.parquet as pq
 
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "input.parquet"
-    schema, batches = batch.csv_batches(plan)
+    schema, batches = csv_batches(plan)
     with pq.ParquetWriter(target, schema) as writer:
         for part in batches:
             writer.write_batch(part)
@@ -376,7 +378,7 @@ def _csv_as_parquet(plan: Plan, folder: Path) -> Path:
 
 
 class _Cancel:
-    """Lets :func:`scorecard.apply.batch.interrupt` (Ctrl-C, SIGTERM) cancel this run's Spark jobs."""
+    """Lets :func:`scorecard.apply.interrupt.interrupt` (Ctrl-C, SIGTERM) cancel this run's Spark jobs."""
 
     def __init__(self, spark, tag: str):
         self.spark, self.tag = spark, tag
@@ -406,10 +408,10 @@ def _lit(text: str) -> str:
 
 def _checks(plan: Plan) -> list[str]:
     """The row checks as Spark SQL tests (true = a problem): the rules of
-    :func:`scorecard.apply.batch._python_problems`, which words the reasons of the rows they find
-    (:func:`scorecard.apply.batch._reject_rows`), as for the other engines."""
+    :func:`scorecard.apply.plan._python_problems`, which words the reasons of the rows they find
+    (:func:`scorecard.apply.duckdb_engine._reject_rows`), as for the other engines."""
     idx = "s." + _q(plan.id_column)
-    checks = [batch._empty_id_sql(plan, idx, trim="trim({x})")]  # Spark's trim removes spaces only
+    checks = [_empty_id_sql(plan, idx, trim="trim({x})")]  # Spark's trim removes spaces only
     for name in plan.numeric:
         x = "s." + _q(name)
         kind = plan.kind(name)
@@ -420,7 +422,7 @@ def _checks(plan: Plan) -> list[str]:
         elif kind == "floating":
             checks.append(f"coalesce(abs({x}) = {INFINITY}, false)")
         elif kind == "integer":
-            checks.append(f"coalesce({x} > {batch.EXACT_INTEGER} OR {x} < -{batch.EXACT_INTEGER}, false)")
+            checks.append(f"coalesce({x} > {EXACT_INTEGER} OR {x} < -{EXACT_INTEGER}, false)")
     return checks
 
 
@@ -445,14 +447,14 @@ class _Run:
 
     def act(self, what: str, action):
         """Run a Spark call; its errors become one-line messages."""
-        batch._check_interrupted()
+        _check_interrupted()
         try:
             return action()
         except Exception as error:
             raise self.failure(error, what) from None
 
     def failure(self, error: BaseException, what: str) -> BaseException:
-        if batch._INTERRUPTED.is_set():
+        if _INTERRUPTED.is_set():
             return KeyboardInterrupt()
         src = self.plan.source
         return BatchError(f"{src.path}: {what} failed (Spark): {_spark_message(error)}")
@@ -486,9 +488,9 @@ class _Run:
         reason worded afterwards from the input) and the features typed for the card's SQL,
         its key a struct (line, id, problem)."""
         plan, idx = self.plan, _q(self.plan.id_column)
-        is_dup = f"(NOT {batch._empty_id_sql(plan, 's.' + idx, trim='trim({x})')} AND s.sc_n > 1)"
+        is_dup = f"(NOT {_empty_id_sql(plan, 's.' + idx, trim='trim({x})')} AND s.sc_n > 1)"
         any_problem = " OR ".join([is_dup, *_checks(plan)])
-        values = batch.typed_features(plan, "s", quote=_q)
+        values = typed_features(plan, "s", quote=_q)
         return f"""
             WITH sc_numbered AS (
               {source}
@@ -533,7 +535,7 @@ def _parts(folder: Path) -> str:
     files = sorted(str(p) for p in folder.glob("*.parquet"))
     if not files:
         raise BatchError(f"{folder}: Spark wrote no Parquet part")
-    return "read_parquet([" + ", ".join(batch._lit(batch.duckdb_path(f)) for f in files) + "])"
+    return "read_parquet([" + ", ".join(_lit(duckdb_path(f)) for f in files) + "])"
 
 
 def _apply_session_conf(spark, owned: bool) -> dict[str, str | None]:
@@ -576,16 +578,16 @@ def _run_spark(plan: Plan, work: Path, master: str | None, threads: int | None, 
             spark.addTag(run.tag)
         except Exception:  # a server without tags: cancelled with cancelAllJobs
             pass
-        with batch._ACTIVE_LOCK:
-            batch._ACTIVE.add(cancel)
+        with _ACTIVE_LOCK:
+            _ACTIVE.add(cancel)
         step("checking and scoring")
         return run.score()
     finally:
         if run is not None:
             run.drop_views()
         if cancel is not None:
-            with batch._ACTIVE_LOCK:
-                batch._ACTIVE.discard(cancel)
+            with _ACTIVE_LOCK:
+                _ACTIVE.discard(cancel)
             try:
                 spark.removeTag(cancel.tag)
             except Exception:
@@ -607,7 +609,7 @@ def _score_spark(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt:
             timings[clock["step"]] = timings.get(clock["step"], 0.0) + now - clock["started"]
         clock["step"], clock["started"] = name, now
         if name is not None:
-            batch._check_interrupted()
+            _check_interrupted()
             if progress is not None:
                 progress(name, None)
 
@@ -619,8 +621,8 @@ def _score_spark(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt:
             step("starting Spark")
             rows = _parts(_run_spark(plan, work, master, threads, step))
         step("writing output")
-        con = batch._connect(memory_limit, threads, spill / "duckdb", ordered=True)
-        rows_in, first, last, distinct = batch._run(
+        con = _connect(memory_limit, threads, spill / "duckdb", ordered=True)
+        rows_in, first, last, distinct = _run(
             con, f"SELECT count(*), min(sc_line), max(sc_line), count(DISTINCT sc_line) FROM {rows}",
             "counting the rows", plan).fetchone()
         # A CSV's lines come from the reader (a blank line or a line break inside quotes leaves a
@@ -631,18 +633,18 @@ def _score_spark(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt:
                              "the line numbers would be wrong, so nothing is written")
         # The parts become the output and rejects files, in input order, with the other engines' writer.
         scored = f"(SELECT * FROM {rows} WHERE NOT sc_problem)"
-        with batch._Poller(con, "writing output", progress):
-            batch._run(con, f"COPY (\n{batch._output_select(plan, scored, 'sc_id', 'sc_line', nullable=True)}\n) TO "
-                            f"{batch._lit(str(out))} ({batch._copy_options(out_fmt)})", "writing the output", plan)
+        with _Poller(con, "writing output", progress):
+            _run(con, f"COPY (\n{_output_select(plan, scored, 'sc_id', 'sc_line', nullable=True)}\n) TO "
+                            f"{_lit(str(out))} ({_copy_options(out_fmt)})", "writing the output", plan)
         step("writing rejects")
         # The refused rows' values, from the input as Spark read it (the CSV's Parquet copy, or
         # the Parquet file itself), worded as every engine words them.
         if plan.source.format.kind == "csv":
-            source = f"SELECT * FROM {batch._read_parquet_sql(work / 'input' / 'input.parquet')}"
+            source = f"SELECT * FROM {_read_parquet_sql(work / 'input' / 'input.parquet')}"
         else:
-            source = batch._source_sql(plan)
-        by_reason = batch._reject_rows(
-            con, plan, f"SELECT i.sc_line, {batch._reject_columns(plan, 'i')} FROM ({source}) i "
+            source = _source_sql(plan)
+        by_reason = _reject_rows(
+            con, plan, f"SELECT i.sc_line, {_reject_columns(plan, 'i')} FROM ({source}) i "
                        f"SEMI JOIN (SELECT sc_line FROM {rows} WHERE sc_problem) r ON i.sc_line = r.sc_line",
             rej, rej_fmt)
         step(None)
@@ -651,19 +653,9 @@ def _score_spark(plan: Plan, out: Path, out_fmt: FileFormat, rej: Path, rej_fmt:
     except BaseException:
         step(None)
         if con is not None:
-            batch._close(con)
+            _close(con)
         raise
 
 
-def score_file_spark(input_path: str | Path, output_path: str | Path, *, master: str | None = None,
-                     **options) -> batch.BatchResult:
-    """:func:`scorecard.apply.batch.score_file` with ``engine="spark"``: same options, same result.
-
-    ``master``: the Spark master (default ``local[*]``, or ``local[threads]``); ignored when
-    ``SPARK_REMOTE`` names a Spark Connect server (both given is an error).
-    """
-    return batch.score_file(input_path, output_path, engine="spark", master=master, **options)
-
-
-__all__ = ["DEFAULT_MASTER", "JAVA_VERSIONS", "Java", "find_java", "java_major", "score_file_spark",
+__all__ = ["DEFAULT_MASTER", "JAVA_VERSIONS", "Java", "find_java", "java_major",
            "start_session", "stop_session"]

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from scorecard.apply import batch
+from scorecard.apply.plan import NUMBER_PATTERN
 from scorecard.card import Card
 from scorecard.config import MonitoringSpec
 from scorecard.errors import DataValidationError
@@ -39,7 +40,7 @@ DEFAULT_REFERENCE = Path("data/processed/train.parquet")
 DEFAULT_BAND_WIDTH = 20
 SCORE = "score"
 _DIGITS = 6
-_NUMBER = re.compile(batch.NUMBER_PATTERN)
+_NUMBER = re.compile(NUMBER_PATTERN)
 _SHOWN = 3
 #: The columns of :func:`stability_by_month` (also of an empty table).
 BY_MONTH_COLUMNS = ["month", "applicants", "variable", "measure", "value", "status"]
@@ -236,7 +237,7 @@ def _examples_with_lines(values: pd.Series, mask: np.ndarray, first_line: int) -
 def read_applicants(path: str | Path, card: Card, extra_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """Read the card's features (and ``extra_columns``) from a CSV or Parquet file, checked.
 
-    The file is read as ``scorecard score`` reads it (:func:`scorecard.apply.batch.inspect_input`):
+    The file is read as ``scorecard score`` reads it (:func:`scorecard.apply.inputs.inspect_input`):
     in a CSV every cell is text and only an empty cell is missing; a number is written as
     ``[+-]digits[.digits][e[+-]digits]``. Unlike ``score``, which sets bad rows aside, the
     monitor needs every row: a bad value stops it.

@@ -175,7 +175,7 @@ def test_the_python_api(spark, test_set, tmp_path):
     source = tmp_path / "applicants.csv.gz"
     test_set.head(200).to_csv(source, index=False, compression="gzip")
     spark.conf.set("spark.sql.session.timeZone", "America/New_York")
-    result = sparklib.score_file_spark(source, tmp_path / "scores.csv")
+    result = batch.score_file(source, tmp_path / "scores.csv", engine="spark")
     reference = batch.score_file(source, tmp_path / "reference.csv")
     assert result.engine == "spark" and result.published and result.balanced
     assert (result.rows_in, result.rows_scored, result.score) == (200, 200, reference.score)
