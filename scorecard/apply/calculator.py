@@ -1,6 +1,7 @@
 """The report's in-browser score calculator (``reports/calculator.qmd``).
 
-Builds one self-contained block of HTML: a form with one input per card feature (a list of the
+Builds one self-contained block of HTML from the template ``reports/calculator.html.j2`` (markup
+and style; this module computes what it shows): a form with one input per card feature (a list of the
 card's categories for a categorical feature, a number input with the schema's valid range for a
 numeric one) plus the fields the business rules read, and an output area. The card, the rules
 and the scorer (``reports/scorer.js``, plain JavaScript that mirrors :mod:`scorecard.card` and
@@ -16,7 +17,6 @@ points only, saying that no business rules are configured. Amounts are in the ca
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import re
@@ -24,49 +24,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pandas as pd
 import pyarrow.parquet as pq
 
 from scorecard.card import bin_label
-from scorecard.card.rules import NO_RULES
+from scorecard.card.rules import NO_RULES, PROJECT_ROOT
 
 #: Ids of the page's embedded JSON blocks (read by reports/calculator.js).
 CARD_ID = "calc-card"
 RULES_ID = "calc-rules"
 CONFIG_ID = "calc-config"
+#: The page's markup and style (Jinja2), beside the page's scripts (page_text reads it from scripts_dir).
+TEMPLATE = PROJECT_ROOT / "reports" / "calculator.html.j2"
 
 
-_STYLE = """
-.calc { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1.5rem; align-items: start; }
-@media (max-width: 900px) { .calc { grid-template-columns: minmax(0, 1fr); } }
-.calc-form fieldset { border: 1px solid #dee2e6; border-radius: .4rem; padding: .5rem .9rem .3rem; margin-bottom: 1rem; }
-.calc-form legend { font-size: 1rem; font-weight: 600; float: none; width: auto; padding: 0 .3rem; margin: 0; }
-.calc-field { margin: .45rem 0 .7rem; }
-.calc-field > label { display: block; font-weight: 500; margin-bottom: .15rem; }
-.calc-field code { font-size: .8em; }
-.calc-row { display: flex; gap: .6rem; align-items: center; flex-wrap: wrap; }
-.calc-row .form-control, .calc-row .form-select { flex: 1 1 10rem; min-width: 8rem; max-width: 18rem; width: auto; }
-.calc-row .calc-missing { font-size: .85rem; white-space: nowrap; }
-.calc-hint { display: block; color: #6c757d; font-size: .8rem; }
-.calc-field input:invalid { border-color: #dc3545; }
-.calc-result { position: sticky; top: 4.5rem; border: 1px solid #dee2e6; border-radius: .4rem; padding: .8rem 1rem; }
-.calc-headline { display: flex; gap: 1.2rem; flex-wrap: wrap; align-items: baseline; }
-.calc-headline div { display: flex; flex-direction: column; }
-.calc-headline .calc-label { font-size: .75rem; text-transform: uppercase; color: #6c757d; letter-spacing: .04em; }
-.calc-headline .calc-big { font-size: 2rem; font-weight: 700; line-height: 1.1; }
-.calc-decision { border-radius: .3rem; padding: 0 .5rem; color: #fff; }
-.calc-decision-approve { background: #198754; }
-.calc-decision-refer { background: #b35c00; }
-.calc-decision-decline { background: #b02a37; }
-.calc-result h3 { font-size: 1rem; margin: 1rem 0 .4rem; border: 0; }
-.calc-result table { display: table; width: 100%; font-size: .85rem; overflow: visible; }
-.calc-result td, .calc-result th { padding: .15rem .35rem; border-bottom: 1px solid #eee; }
-.calc-result td.calc-num, .calc-result th.calc-num { text-align: right; font-variant-numeric: tabular-nums; }
-.calc-result tr.calc-total td { font-weight: 700; border-top: 2px solid #adb5bd; }
-.calc-note { font-size: .85rem; color: #6c757d; }
-.calc-warning { font-size: .85rem; color: #8a4b00; }
-.calc-error { color: #b02a37; font-weight: 600; }
-"""
 
 
 # -- the fields of the form -------------------------------------------------------------------
@@ -245,52 +217,24 @@ def _inline_script(source: str, name: str) -> str:
     return source
 
 
-def _attr(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _tag(name: str, attrs: dict[str, Any], content: str | None = None) -> str:
-    """An HTML element; an attribute whose value is True is written bare, False or None is left out."""
-    text = "".join(f" {k}" if v is True else f' {k}="{_attr(v)}"' for k, v in attrs.items()
-                   if v is not None and v is not False)
-    return f"<{name}{text}>" if content is None else f"<{name}{text}>{content}</{name}>"
-
-
-def _field_html(item: dict, value: Any) -> str:
-    """One input of the form: label, control(s) and a hint (description, valid range)."""
-    name = item["name"]
-    ident = f"calc-in-{name}"
-    label = _tag("label", {"for": ident}, f"{_attr(item['label'])} <code>{_attr(name)}</code>")
-    hint_parts = [item["description"]] if item["description"] else []
+def _field_view(item: dict, value: Any) -> dict:
+    """One input of the form as the template shows it (``reports/calculator.html.j2``): the
+    field's own keys plus its hint (description, valid range) and its numbers as text."""
+    hint = [item["description"]] if item["description"] else []
+    view = dict(item)
     if item["type"] == "categorical":
-        unseen = value is not None and value not in item["categories"]
-        options = [_tag("option", {"value": c, "selected": value == c}, _attr(c)) for c in item["categories"]]
-        options.append(_tag("option", {"value": "", "data-role": "missing", "selected": value is None}, "(missing)"))
-        options.append(_tag("option", {"value": "", "data-role": "unseen", "selected": unseen}, "other (unseen)…"))
-        control = _tag("select", {"class": "form-select form-select-sm", "id": ident, "data-field": name,
-                                  "data-part": "value"}, "".join(options))
-        control += _tag("input", {"type": "text", "class": "form-control form-control-sm", "id": f"{ident}-other",
-                                  "data-field": name, "data-part": "other", "hidden": not unseen,
-                                  "aria-label": f"{name}: category not in the card",
-                                  "placeholder": "category not in the card", "value": value if unseen else ""})
-        hint_parts.append("a category the card does not list is scored as its lowest-points category and flagged")
+        hint.append("a category the card does not list is scored as its lowest-points category and flagged")
     else:
-        control = _tag("input", {"type": "number", "class": "form-control form-control-sm", "step": "any",
-                                 "id": ident, "data-field": name, "data-part": "value",
-                                 "min": None if item["min"] is None else _fmt(item["min"]),
-                                 "max": None if item["max"] is None else _fmt(item["max"]),
-                                 "value": "" if value is None else _fmt(value), "placeholder": "missing"})
-        checkbox = _tag("input", {"type": "checkbox", "class": "form-check-input", "id": f"{ident}-missing",
-                                  "data-field": name, "data-part": "missing", "checked": value is None})
-        control += _tag("label", {"class": "calc-missing"}, f"{checkbox} missing")
-        hint_parts.append(f"valid: {item['range']}")
+        hint.append(f"valid: {item['range']}")
         if item.get("special"):
-            hint_parts.append(f"special value {item['special']}")
+            hint.append(f"special value {item['special']}")
         if item["role"] == "rules input":
-            hint_parts.append("read by the business rules only, not by the card")
-    hint = _tag("span", {"class": "calc-hint"}, _attr("; ".join(hint_parts)))
-    return _tag("div", {"class": "calc-field", "data-field": name, "data-type": item["type"]},
-                f'{label}<div class="calc-row">{control}</div>{hint}')
+            hint.append("read by the business rules only, not by the card")
+        view.update(min_text=None if item["min"] is None else _fmt(item["min"]),
+                    max_text=None if item["max"] is None else _fmt(item["max"]),
+                    value_text="" if value is None else _fmt(value))
+    view["hint"] = "; ".join(hint)
+    return view
 
 
 def currency(card: Mapping) -> str | None:
@@ -333,7 +277,7 @@ def intro(rules_source: str | None, card_source: str = "scorecard/scorecard.json
 
 
 def page_html(card: Mapping, rules: Mapping | None, field_list: list[dict], applicant: Mapping[str, Any],
-              scorer_js: str, ui_js: str, n_reasons: int = 4) -> str:
+              scorer_js: str, ui_js: str, n_reasons: int = 4, template_path: str | Path = TEMPLATE) -> str:
     """The calculator as one block of HTML: style, form, output area, the embedded card,
     rules and settings (JSON), the scorer and the page script.
 
@@ -353,9 +297,9 @@ def page_html(card: Mapping, rules: Mapping | None, field_list: list[dict], appl
         The text of ``reports/scorer.js`` and ``reports/calculator.js``.
     n_reasons : int
         How many reason codes to show (``params.explain.n_reasons``).
+    template_path : path
+        The page's markup and style, a Jinja2 template (``reports/calculator.html.j2``).
     """
-    features = [f for f in field_list if f["role"] == "feature"]
-    extra = [f for f in field_list if f["role"] != "feature"]
     config = {
         "fields": field_list,
         "bin_labels": {f["name"]: [bin_label(b) for b in f["bins"]] for f in card["features"]},
@@ -365,57 +309,15 @@ def page_html(card: Mapping, rules: Mapping | None, field_list: list[dict], appl
         "typical": dict(applicant),
         "currency": currency(card),
     }
-    form = (
-        '<form class="calc-form" id="calc-form" autocomplete="off" onsubmit="return false">'
-        f'<fieldset><legend>Card features ({len(features)})</legend>'
-        + "".join(_field_html(f, applicant.get(f["name"])) for f in features)
-        + "</fieldset>"
-        + (f'<fieldset><legend>Read by the business rules</legend>'
-           + "".join(_field_html(f, applicant.get(f["name"])) for f in extra) + "</fieldset>" if extra else "")
-        + '<button type="button" class="btn btn-outline-secondary btn-sm" id="calc-reset">'
-          'Back to the typical applicant</button>'
-        "</form>"
-    )
-    score = '<div><span class="calc-label">Score</span><span class="calc-big" id="calc-score">–</span></div>'
-    if rules is None:
-        # Nothing that only rules can give: no band, decision, policy rule or loan limit.
-        headline = f'<div class="calc-headline">{score}</div>'
-        decision = f'<p class="calc-note" id="calc-no-rules">{_attr(NO_RULES)}</p>'
-        versions = f'Card <code id="calc-card-version">{_attr(card["model_version"])}</code>, no business rules. '
-    else:
-        headline = (
-            f'<div class="calc-headline">{score}'
-            '<div><span class="calc-label">Band</span><span class="calc-big" id="calc-band">–</span></div>'
-            '<div><span class="calc-label">Decision</span>'
-            '<span class="calc-big calc-decision" id="calc-decision">–</span></div>'
-            "</div>"
-        )
-        decision = '<p id="calc-decided-by"></p><p id="calc-max-loan"></p>'
-        versions = (f'Card <code id="calc-card-version">{_attr(card["model_version"])}</code>, '
-                    f'business rules <code id="calc-rules-version">{_attr(rules["version"])}</code>. ')
-    result = (
-        '<section class="calc-result" id="calc-result" aria-live="polite">'
-        + headline
-        + '<p class="calc-error" id="calc-error" hidden></p>'
-        + decision
-        + '<div id="calc-warnings"></div>'
-        "<h3>Reason codes</h3>"
-        '<ol id="calc-reasons"></ol>'
-        "<h3>Points per feature</h3>"
-        '<div id="calc-points"></div>'
-        f'<p class="calc-note">{versions}'
-        "Computed in your browser by the page's own script; nothing is sent anywhere.</p>"
-        "</section>"
-    )
-    return (
-        f"<style>{_STYLE}</style>"
-        f'<div class="calc" id="calc">{form}{result}</div>'
-        f'<script type="application/json" id="{CARD_ID}">{json_for_script(card)}</script>'
-        f'<script type="application/json" id="{RULES_ID}">{json_for_script(rules)}</script>'
-        f'<script type="application/json" id="{CONFIG_ID}">{json_for_script(config)}</script>'
-        f"<script>\n{_inline_script(scorer_js, 'scorer.js')}\n</script>"
-        f"<script>\n{_inline_script(ui_js, 'calculator.js')}\n</script>"
-    )
+    views = [_field_view(f, applicant.get(f["name"])) for f in field_list]
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return environment.from_string(Path(template_path).read_text(encoding="utf-8")).render(
+        features=[v for v in views if v["role"] == "feature"], extra=[v for v in views if v["role"] != "feature"],
+        applicant=applicant, has_rules=rules is not None, no_rules=NO_RULES, card_version=card["model_version"],
+        rules_version=None if rules is None else rules["version"],
+        card_id=CARD_ID, rules_id=RULES_ID, config_id=CONFIG_ID,
+        card_json=json_for_script(card), rules_json=json_for_script(rules), config_json=json_for_script(config),
+        scorer_js=_inline_script(scorer_js, "scorer.js"), ui_js=_inline_script(ui_js, "calculator.js"))
 
 
 def page_text(card_path: str | Path = "scorecard/scorecard.json", params_path: str | Path = "params.yaml",
@@ -460,7 +362,8 @@ def page_text(card_path: str | Path = "scorecard/scorecard.json", params_path: s
     scripts = Path(scripts_dir)
     text = page_html(loaded.document, document, field_list, applicant,
                      (scripts / "scorer.js").read_text(encoding="utf-8"),
-                     (scripts / "calculator.js").read_text(encoding="utf-8"), params.explain.n_reasons)
+                     (scripts / "calculator.js").read_text(encoding="utf-8"), params.explain.n_reasons,
+                     template_path=scripts / "calculator.html.j2")
     return "```{=html}\n" + text + "\n```"
 
 
