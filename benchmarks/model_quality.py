@@ -213,7 +213,7 @@ def stage_timer(durations: dict):
     from scorecard.build import binning, assemble, etl
     from scorecard.watch import evaluate, explain
 
-    modules = {"etl": etl, "binning": binning, "scorecard": build, "evaluate": evaluate, "explain": explain}
+    modules = {"etl": etl, "binning": binning, "scorecard": assemble, "evaluate": evaluate, "explain": explain}
     originals = {name: module.run for name, module in modules.items()}
 
     def timed(name, function):

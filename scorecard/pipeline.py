@@ -18,7 +18,7 @@ from scorecard.config import Params
 class PipelineResult:
     etl: etl.EtlResult
     binning: binning.Binning
-    scorecard: build.ScorecardResult
+    scorecard: assemble.ScorecardResult
     card: Card
     evaluation: dict
 
