@@ -320,6 +320,20 @@ def page_html(card: Mapping, rules: Mapping | None, field_list: list[dict], appl
         scorer_js=_inline_script(scorer_js, "scorer.js"), ui_js=_inline_script(ui_js, "calculator.js"))
 
 
+def _page_inputs(card_path: str | Path, params_path: str | Path, root: str | Path | None):
+    """The card, the params and the rules params.yaml names (``rules.path``, relative to ``root``,
+    default the folder holding ``params_path``), checked against the params and the card; rules
+    None when there are none. One reading for :func:`page_text` and :func:`intro_text` alike."""
+    from scorecard import card as cardlib
+    from scorecard.card.rules import rules_for
+    from scorecard.config import load_params
+
+    loaded = cardlib.load(card_path)
+    params = load_params(params_path)
+    rules = rules_for(params, root=Path(params_path).parent if root is None else Path(root), card=loaded)
+    return loaded, params, rules
+
+
 def page_text(card_path: str | Path = "scorecard/scorecard.json", params_path: str | Path = "params.yaml",
               data_path: str | Path | None = "data/processed/train.parquet", scripts_dir: str | Path = "reports",
               root: str | Path | None = None) -> str:
@@ -341,15 +355,7 @@ def page_text(card_path: str | Path = "scorecard/scorecard.json", params_path: s
         The project root that params.yaml's ``rules.path`` is relative to; default: the folder
         holding ``params_path`` (params.yaml sits at the project root).
     """
-    from scorecard import card as cardlib
-    from scorecard.config import load_params
-    from scorecard.card.rules import rules_for
-
-    loaded = cardlib.load(card_path)
-    params = load_params(params_path)
-    root = Path(params_path).parent if root is None else Path(root)
-    # The rules params.yaml names, checked against the params and this card; None: no rules.
-    rules = rules_for(params, root=root, card=loaded)
+    loaded, params, rules = _page_inputs(card_path, params_path, root)
     document = rules.document if rules is not None else None
     special = {name: spec.special for name, spec in params.features.derived.items() if spec.special}
     field_list = fields(loaded.document, document, params.data.columns, special)
@@ -372,11 +378,5 @@ def intro_text(card_path: str | Path = "scorecard/scorecard.json", params_path: 
     """The page's opening paragraph (:func:`intro`) for the rules params.yaml names (``root`` as
     in :func:`page_text`): read and checked as :func:`page_text` reads them, so the paragraph
     never names rules the calculator does not embed."""
-    from scorecard import card as cardlib
-    from scorecard.card.rules import rules_for
-    from scorecard.config import load_params
-
-    params = load_params(params_path)
-    root = Path(params_path).parent if root is None else Path(root)
-    rules = rules_for(params, root=root, card=cardlib.load(card_path))
+    _, params, rules = _page_inputs(card_path, params_path, root)
     return intro(params.rules.path if rules is not None else None, str(card_path))

@@ -80,7 +80,7 @@ from scorecard.config import load_params
 from scorecard.apply.connections import (BODY_TIMEOUT, HEADER_TIMEOUT, KEEP_ALIVE_TIMEOUT, MAX_CONNECTIONS,
                                    ConnectionLimits)
 from scorecard.errors import DataValidationError, ScorecardError
-from scorecard.card.rules import DEFAULT_RULES, NO_RULES_APPLIED, PROJECT_ROOT, check_against_card, check_fit, load_rules
+from scorecard.card.rules import DEFAULT_RULES, NO_RULES_APPLIED, PROJECT_ROOT, check_fit, load_rules
 
 DEFAULT_CARD = Path(__file__).resolve().parent.parent / "scorecard.json"
 DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
@@ -383,8 +383,8 @@ def create_app(card_path: str | Path = DEFAULT_CARD, rules_path: str | Path | No
     params = load_params(params_path) if params_path is not None else None
     warnings = []
     if rules is not None:
-        # With the params, check_fit checks the card as well; either way each warning once.
-        warnings += check_fit(rules, params, card) if params is not None else check_against_card(rules, card)
+        # Against the card, and against the params when there are some; each warning once.
+        warnings += check_fit(rules, params, card)
     else:
         log.info(NO_RULES_APPLIED)
     form = None
